@@ -1,0 +1,17 @@
+"""mapgate: stack config -> validated model -> build() -> stack outputs."""
+
+from pathlib import Path
+
+import pulumi
+
+from components.config import ConfigError, parse_config, raw_from_pulumi
+from components.stack import build
+
+try:
+    config = parse_config(raw_from_pulumi(), project_dir=Path(__file__).parent)
+    outputs = build(config, pulumi.get_stack())
+except ConfigError as error:
+    # RunError ends the program with just the message: no traceback, nothing registered.
+    raise pulumi.RunError(str(error)) from None
+
+outputs.export()

@@ -1,0 +1,210 @@
+"""One Fargate service: task definition, roles, logs and the ECS service registered in Cloud Map."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.config import ServiceConfig
+
+CAPACITY_PROVIDER = {"onDemand": "FARGATE", "spot": "FARGATE_SPOT"}
+CPU_ARCHITECTURE = {"arm64": "ARM64", "x86_64": "X86_64"}
+EXECUTION_POLICY = "policy/service-role/AmazonECSTaskExecutionRolePolicy"
+
+
+def container_definition(
+    name: str, svc: ServiceConfig, *, image: str, log_group: str, region: str, extra_environment: Mapping[str, str]
+) -> dict[str, Any]:
+    """The single essential container, in the shape of ECS's RegisterTaskDefinition `ContainerDefinition`."""
+    environment = {**svc.environment, **extra_environment}
+    hc = svc.health_check
+    return {
+        "name": name,
+        "image": image,
+        "essential": True,
+        "portMappings": [{"containerPort": svc.port, "protocol": "tcp", "name": f"{name}-{svc.port}"}],
+        "healthCheck": {
+            "command": list(hc.command),
+            "interval": hc.interval,
+            "timeout": hc.timeout,
+            "retries": hc.retries,
+            "startPeriod": hc.start_period,
+        },
+        "environment": [{"name": key, "value": environment[key]} for key in sorted(environment)],
+        "logConfiguration": {
+            "logDriver": "awslogs",
+            "options": {"awslogs-group": log_group, "awslogs-region": region, "awslogs-stream-prefix": name},
+        },
+    }
+
+
+def assume_role_policy(account_id: str) -> str:
+    """Trust ECS tasks of this account only (confused-deputy guard recommended by AWS)."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+                }
+            ],
+        }
+    )
+
+
+@dataclass(frozen=True)
+class AwsContext:
+    """Facts about the target account, looked up once before any resource is created."""
+
+    region: str
+    account_id: str
+    partition: str
+
+
+@dataclass(frozen=True)
+class FargateServiceArgs:
+    service: ServiceConfig
+    image: pulumi.Input[str]
+    cluster_arn: pulumi.Input[str]
+    subnet_ids: pulumi.Input[Sequence[str]]
+    assign_public_ip: bool
+    security_group_id: pulumi.Input[str]
+    registry_arn: pulumi.Input[str]
+    log_group_name: str
+    log_retention_days: int
+    aws: AwsContext
+    tags: Mapping[str, str]
+    family: str
+    extra_environment: Mapping[str, str] = field(default_factory=dict)
+
+
+class FargateService(pulumi.ComponentResource):
+    """A Fargate service whose tasks register themselves in Cloud Map.
+
+    Creates: an `aws.cloudwatch.LogGroup` with retention; an execution role with only the AWS managed
+    AmazonECSTaskExecutionRolePolicy (pull the image, write logs); a task role with no policy; an
+    `aws.ecs.TaskDefinition` (awsvpc, FARGATE, cpu/memory, CPU architecture, one essential container with
+    its port mapping, health check and awslogs); and an `aws.ecs.Service` on FARGATE or FARGATE_SPOT with
+    the Cloud Map registry (container name and port when SRV records are registered), the deployment
+    circuit breaker with rollback, 100%/200% deployment bounds, a health-check grace period equal to the
+    container's start period, ECS Exec off, and `pulumi up` waiting for steady state so a task that never
+    turns healthy fails the update.
+    """
+
+    service_name: pulumi.Output[str]
+    task_definition_arn: pulumi.Output[str]
+    task_role_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: FargateServiceArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mapgate:service:FargateService", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        svc = args.service
+
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=args.log_group_name,
+            retention_in_days=args.log_retention_days,
+            tags=dict(args.tags),
+            opts=child,
+        )
+        trust = assume_role_policy(args.aws.account_id)
+        execution_role = aws.iam.Role(
+            f"{name}-execution", assume_role_policy=trust, description=f"ECS starts {name} tasks", opts=child
+        )
+        aws.iam.RolePolicyAttachment(
+            f"{name}-execution-policy",
+            role=execution_role.name,
+            policy_arn=f"arn:{args.aws.partition}:iam::aws:{EXECUTION_POLICY}",
+            opts=child,
+        )
+        task_role = aws.iam.Role(
+            f"{name}-task", assume_role_policy=trust, description=f"what {name} code may call", opts=child
+        )
+
+        definitions = pulumi.Output.from_input(args.image).apply(
+            lambda image: json.dumps(
+                [
+                    container_definition(
+                        name,
+                        svc,
+                        image=image,
+                        log_group=args.log_group_name,
+                        region=args.aws.region,
+                        extra_environment=args.extra_environment,
+                    )
+                ]
+            )
+        )
+        task_definition = aws.ecs.TaskDefinition(
+            f"{name}-task",
+            family=args.family,
+            network_mode="awsvpc",
+            requires_compatibilities=["FARGATE"],
+            cpu=str(svc.cpu),
+            memory=str(svc.memory),
+            runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(
+                operating_system_family="LINUX", cpu_architecture=CPU_ARCHITECTURE[svc.architecture]
+            ),
+            execution_role_arn=execution_role.arn,
+            task_role_arn=task_role.arn,
+            container_definitions=definitions,
+            tags=dict(args.tags),
+            # The log group must exist before a task writes to it.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group]),
+        )
+
+        registry = aws.ecs.ServiceServiceRegistriesArgs(registry_arn=args.registry_arn)
+        if svc.registers_srv:
+            # §3: SRV needs the container name + port, and they must match a port mapping.
+            registry = aws.ecs.ServiceServiceRegistriesArgs(
+                registry_arn=args.registry_arn, container_name=name, container_port=svc.port
+            )
+
+        service = aws.ecs.Service(
+            f"{name}-service",
+            cluster=args.cluster_arn,
+            task_definition=task_definition.arn,
+            desired_count=svc.desired_count,
+            capacity_provider_strategies=[
+                aws.ecs.ServiceCapacityProviderStrategyArgs(capacity_provider=CAPACITY_PROVIDER[svc.capacity], weight=1)
+            ],
+            # Changing the capacity provider of a running service needs a new deployment.
+            force_new_deployment=True,
+            platform_version="LATEST",
+            network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
+                subnets=args.subnet_ids,
+                security_groups=[args.security_group_id],
+                assign_public_ip=args.assign_public_ip,
+            ),
+            service_registries=registry,
+            deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True),
+            # §2: keep every old task until its replacement is healthy in Cloud Map.
+            deployment_minimum_healthy_percent=100,
+            deployment_maximum_percent=200,
+            health_check_grace_period_seconds=svc.health_check.start_period,
+            enable_execute_command=False,
+            enable_ecs_managed_tags=True,
+            propagate_tags="SERVICE",
+            wait_for_steady_state=True,
+            tags=dict(args.tags),
+            opts=child,
+        )
+
+        self.service_name = service.name
+        self.task_definition_arn = task_definition.arn
+        self.task_role_arn = task_role.arn
+        self.register_outputs(
+            {
+                "serviceName": self.service_name,
+                "taskDefinitionArn": self.task_definition_arn,
+                "taskRoleArn": self.task_role_arn,
+            }
+        )

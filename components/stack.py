@@ -1,0 +1,135 @@
+"""`build()`: validated config in, one component per concept, stack outputs out."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.cluster import Cluster, ClusterArgs
+from components.config import PROJECT, ImageBuild, StackConfig
+from components.discovery import Discovery, DiscoveryArgs
+from components.fargate_service import AwsContext, FargateService, FargateServiceArgs
+from components.firewall import Firewall, FirewallArgs
+from components.http_api import HttpApi, HttpApiArgs
+from components.image import ImageRepository, ImageRepositoryArgs
+from components.network import Network, NetworkArgs, resolve_zones
+
+
+@dataclass(frozen=True)
+class StackOutputs:
+    api_url: pulumi.Output[str] | None
+    route_urls: pulumi.Output[dict[str, str]] | dict[str, str]
+    namespace_name: pulumi.Output[str]
+    service_dns_names: dict[str, str]
+    cluster_name: pulumi.Output[str]
+    vpc_id: pulumi.Output[str]
+
+    def export(self) -> None:
+        pulumi.export("apiUrl", self.api_url)
+        pulumi.export("routeUrls", self.route_urls)
+        pulumi.export("namespaceName", self.namespace_name)
+        pulumi.export("serviceDnsNames", self.service_dns_names)
+        pulumi.export("clusterName", self.cluster_name)
+        pulumi.export("vpcId", self.vpc_id)
+
+
+def look_up_aws() -> AwsContext:
+    return AwsContext(
+        region=aws.get_region().region,
+        account_id=aws.get_caller_identity().account_id,
+        partition=aws.get_partition().partition,
+    )
+
+
+def platform_environment(service: str, port: int, namespace: str) -> dict[str, str]:
+    """What every container is told about itself (the MAPGATE_ prefix is reserved for this)."""
+    return {"MAPGATE_SERVICE": service, "MAPGATE_NAMESPACE": namespace, "MAPGATE_PORT": str(port)}
+
+
+def _image_name(build: ImageBuild, architecture: str) -> str:
+    return f"image-{re.sub(r'[^a-z0-9]+', '-', build.build.lower()).strip('-')}-{architecture}"
+
+
+def build(cfg: StackConfig, stack: str) -> StackOutputs:
+    """Create the whole platform for one stack. Every lookup that can fail runs before the first resource."""
+    context = look_up_aws()
+    zones = resolve_zones(cfg.network, context.region)
+    tags = {"mapgate:project": PROJECT, "mapgate:stack": stack}
+    routed = frozenset(cfg.routed_services())
+
+    network = Network("network", NetworkArgs(network=cfg.network, zones=zones, tags=tags))
+    firewall = Firewall(
+        "firewall", FirewallArgs(vpc_id=network.vpc_id, services=cfg.services, routed=routed, tags=tags)
+    )
+    discovery = Discovery(
+        "discovery", DiscoveryArgs(namespace=cfg.namespace, vpc_id=network.vpc_id, services=cfg.services, tags=tags)
+    )
+    cluster = Cluster(
+        "cluster",
+        ClusterArgs(cluster_name=f"{PROJECT}-{stack}", container_insights=cfg.container_insights, tags=tags),
+    )
+
+    images: dict[str, ImageRepository] = {}
+    for svc in cfg.services.values():
+        if isinstance(svc.image, ImageBuild):
+            image_name = _image_name(svc.image, svc.architecture)
+            if image_name not in images:
+                images[image_name] = ImageRepository(
+                    image_name,
+                    ImageRepositoryArgs(context=svc.image.build, architecture=svc.architecture, tags=tags),
+                )
+
+    for name in sorted(cfg.services):
+        svc = cfg.services[name]
+        image = (
+            images[_image_name(svc.image, svc.architecture)].image_uri
+            if isinstance(svc.image, ImageBuild)
+            else svc.image
+        )
+        FargateService(
+            name,
+            FargateServiceArgs(
+                service=svc,
+                image=image,
+                cluster_arn=cluster.cluster_arn,
+                subnet_ids=network.task_subnet_ids,
+                assign_public_ip=cfg.network.tasks_in_public_subnets,
+                security_group_id=firewall.task_security_group_ids[name],
+                registry_arn=discovery.service_arns[name],
+                log_group_name=f"/{PROJECT}/{stack}/{name}",
+                log_retention_days=cfg.log_retention_days,
+                aws=context,
+                family=f"{PROJECT}-{stack}-{name}",
+                extra_environment=platform_environment(name, svc.port, cfg.namespace),
+                tags={**tags, "mapgate:service": name},
+            ),
+        )
+
+    api_url: pulumi.Output[str] | None = None
+    route_urls: pulumi.Output[dict[str, str]] | dict[str, str] = {}
+    if cfg.api.routes:
+        assert firewall.vpc_link_security_group_id is not None  # created whenever a route exists
+        api = HttpApi(
+            "api",
+            HttpApiArgs(
+                api=cfg.api,
+                subnet_ids=network.task_subnet_ids,
+                vpc_link_security_group_id=firewall.vpc_link_security_group_id,
+                service_arns=discovery.service_arns,
+                access_log_group_name=f"/aws/vendedlogs/apis/{PROJECT}-{stack}",
+                tags=tags,
+            ),
+        )
+        api_url, route_urls = api.api_endpoint, api.route_urls
+
+    return StackOutputs(
+        api_url=api_url,
+        route_urls=route_urls,
+        namespace_name=discovery.namespace_name,
+        service_dns_names={name: f"{name}.{cfg.namespace}" for name in sorted(cfg.services)},
+        cluster_name=cluster.cluster_name,
+        vpc_id=network.vpc_id,
+    )
