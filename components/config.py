@@ -349,7 +349,7 @@ class ServiceConfig(_Model):
     architecture: Literal["arm64", "x86_64"] = "arm64"  # §1: Spot runs ARM64 since 2024
     capacity: Literal["onDemand", "spot"] = "onDemand"
     desired_count: Annotated[int, _int_range(0, 1000)] = 2  # §3: 1,000 tasks with service discovery
-    records: list[RecordType] = Field(default_factory=lambda: ["A"])
+    records: list[RecordType] = Field(default=["A"])
     dns_ttl: Annotated[int, _int_range(0, 2_147_483_647)] = 10  # §6
     health_check: HealthCheck
     environment: dict[str, ScalarString] = Field(default_factory=dict)
@@ -514,69 +514,108 @@ class StackConfig(_Model):
     log_retention_days: Annotated[int, _one_of(LOG_RETENTION_DAYS, "retention (days)")] = 14
     container_insights: bool = False
 
-    @model_validator(mode="after")
-    def _cross_references(self) -> StackConfig:
-        problems: list[InitErrorDetails] = []
-
-        def problem(loc: tuple[str | int, ...], value: Any, kind: str, message: str) -> None:
-            problems.append(InitErrorDetails(type=_fail(kind, message), loc=loc, input=value))
-
-        names = sorted(self.services)
-        for name, svc in self.services.items():
-            if len(name) + 1 + len(self.namespace) > 253:
-                problem(
-                    ("services", name),
-                    name,
-                    "dns_name",
-                    f"{name}.{self.namespace} is longer than 253 characters",
-                )
-            for i, peer in enumerate(svc.allow_from):
-                if peer == name:
-                    problem(
-                        ("services", name, "allowFrom", i),
-                        peer,
-                        "allow_from",
-                        "a service always reaches itself; list other services only",
-                    )
-                elif peer not in self.services:
-                    problem(("services", name, "allowFrom", i), peer, "unknown_service", _unknown(peer, names))
-            if svc.leader_election and not svc.registers_srv:
-                # The election rewrites its own Cloud Map instance, which must carry AWS_INSTANCE_PORT.
-                problem(
-                    ("services", name, "records"),
-                    svc.records,
-                    "records",
-                    'leaderElection needs SRV records: set records to ["A", "SRV"] or ["SRV"]',
-                )
-
-        for key, route in self.api.routes.items():
-            loc: tuple[str | int, ...] = ("api", "routes", key, "service")
-            target = self.services.get(route.service)
-            if target is None:
-                problem(loc, route.service, "unknown_service", _unknown(route.service, names))
-                continue
-            if not target.registers_srv:
-                # §4: API Gateway takes the port from Cloud Map; ECS writes it only with SRV records.
-                problem(
-                    loc,
-                    route.service,
-                    "route_needs_srv",
-                    f"API routes need a port from Cloud Map: add SRV to services.{route.service}.records",
-                )
-            if ELECTION_ATTRIBUTE in route.attributes and not target.leader_election:
-                problem(
-                    ("api", "routes", key, "attributes", ELECTION_ATTRIBUTE),
-                    route.attributes[ELECTION_ATTRIBUTE],
-                    "needs_election",
-                    f"no task writes '{ELECTION_ATTRIBUTE}' unless services.{route.service}.leaderElection is true",
-                )
-
-        if problems:
-            raise ValidationError.from_exception_data("StackConfig", problems)
-        return self
+    @model_validator(mode="wrap")
+    @classmethod
+    def _fields_and_cross_references(cls, data: Any, handler: Any) -> StackConfig:
+        # Cross-references are checked on the raw data, so they are reported together with field errors
+        # instead of only after every field is fixed.
+        cross = cross_reference_problems(data)
+        try:
+            result: StackConfig = handler(data)
+        except ValidationError as err:
+            fields = [
+                InitErrorDetails(type=_fail(e["type"], e["msg"]), loc=tuple(e["loc"]), input=e["input"])
+                for e in err.errors()
+            ]
+            raise ValidationError.from_exception_data(cls.__name__, fields + cross) from None
+        if cross:
+            raise ValidationError.from_exception_data(cls.__name__, cross)
+        return result
 
     def routed_services(self) -> list[str]:
         return sorted({route.service for route in self.api.routes.values()})
+
+
+def cross_reference_problems(data: Any) -> list[InitErrorDetails]:
+    """Rules that relate one part of the config to another, checked on whatever parts are well formed."""
+    problems: list[InitErrorDetails] = []
+
+    def problem(loc: tuple[str | int, ...], value: Any, kind: str, message: str) -> None:
+        problems.append(InitErrorDetails(type=_fail(kind, message), loc=loc, input=value))
+
+    if not isinstance(data, dict):
+        return problems
+    raw_services = data.get("services")
+    services: dict[str, dict[str, Any]] = {
+        name: svc
+        for name, svc in (raw_services if isinstance(raw_services, dict) else {}).items()
+        if isinstance(svc, dict)
+    }
+    namespace = data.get("namespace", "mapgate.internal")
+    names = sorted(services)
+
+    def records(svc: dict[str, Any]) -> list[Any]:
+        value = svc.get("records", ["A"])
+        return value if isinstance(value, list) else []
+
+    for name, svc in services.items():
+        if isinstance(namespace, str) and len(name) + 1 + len(namespace) > 253:
+            problem(("services", name), name, "dns_name", f"{name}.{namespace} is longer than 253 characters")
+        peers = svc.get("allowFrom", [])
+        for i, peer in enumerate(peers if isinstance(peers, list) else []):
+            if not isinstance(peer, str):
+                continue
+            if peer == name:
+                problem(
+                    ("services", name, "allowFrom", i),
+                    peer,
+                    "allow_from",
+                    "a service always reaches itself; list other services only",
+                )
+            elif peer not in services:
+                problem(("services", name, "allowFrom", i), peer, "unknown_service", _unknown(peer, names))
+        if svc.get("leaderElection") is True and "SRV" not in records(svc):
+            # The election rewrites its own Cloud Map instance, which must carry AWS_INSTANCE_PORT.
+            problem(
+                ("services", name, "records"),
+                records(svc),
+                "records",
+                'leaderElection needs SRV records: set records to ["A", "SRV"] or ["SRV"]',
+            )
+
+    raw_api = data.get("api")
+    api: dict[str, Any] = raw_api if isinstance(raw_api, dict) else {}
+    routes: dict[str, Any] = api["routes"] if isinstance(api.get("routes"), dict) else {}
+    for key, route in routes.items():
+        if not isinstance(route, dict) or not isinstance(route.get("service"), str):
+            continue
+        service = route["service"]
+        loc: tuple[str | int, ...] = ("api", "routes", key, "service")
+        target = services.get(service)
+        if target is None:
+            problem(loc, service, "unknown_service", _unknown(service, names))
+            continue
+        if "SRV" not in records(target):
+            # §4: API Gateway takes the port from Cloud Map; ECS writes it only with SRV records.
+            problem(
+                loc,
+                service,
+                "route_needs_srv",
+                f"API routes need a port from Cloud Map: add SRV to services.{service}.records",
+            )
+        attributes = route.get("attributes")
+        if (
+            isinstance(attributes, dict)
+            and ELECTION_ATTRIBUTE in attributes
+            and target.get("leaderElection") is not True
+        ):
+            problem(
+                ("api", "routes", key, "attributes", ELECTION_ATTRIBUTE),
+                attributes[ELECTION_ATTRIBUTE],
+                "needs_election",
+                f"no task writes '{ELECTION_ATTRIBUTE}' unless services.{service}.leaderElection is true",
+            )
+    return problems
 
 
 def _unknown(name: str, known: list[str]) -> str:

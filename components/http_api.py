@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import urllib.parse
@@ -141,7 +142,7 @@ class HttpApi(pulumi.ComponentResource):
                 connection_type="VPC_LINK",
                 connection_id=vpc_link.id,
                 integration_uri=pulumi.Output.from_input(args.service_arns[route.service]).apply(
-                    lambda arn, attributes=attributes: integration_uri(arn, attributes)
+                    functools.partial(integration_uri, attributes=attributes)
                 ),
                 payload_format_version="1.0",
                 timeout_milliseconds=args.api.timeout_ms,

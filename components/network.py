@@ -85,7 +85,7 @@ class Network(pulumi.ComponentResource):
     """
 
     vpc_id: pulumi.Output[str]
-    task_subnet_ids: pulumi.Output[list[str]]
+    task_subnet_ids: pulumi.Output[Sequence[str]]
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mapgate:network:Network", name, None, opts)
