@@ -29,8 +29,11 @@ class Discovery(pulumi.ComponentResource):
     """
 
     namespace_id: pulumi.Output[str]
+    namespace_arn: pulumi.Output[str]
     namespace_name: pulumi.Output[str]
+    hosted_zone_id: pulumi.Output[str]
     service_arns: dict[str, pulumi.Output[str]]
+    service_ids: dict[str, pulumi.Output[str]]
 
     def __init__(self, name: str, args: DiscoveryArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("mapgate:discovery:Discovery", name, None, opts)
@@ -44,6 +47,7 @@ class Discovery(pulumi.ComponentResource):
             opts=child,
         )
         self.service_arns = {}
+        self.service_ids = {}
         for svc_name in sorted(args.services):
             svc = args.services[svc_name]
             discovery_service = aws.servicediscovery.Service(
@@ -67,8 +71,11 @@ class Discovery(pulumi.ComponentResource):
                 opts=child,
             )
             self.service_arns[svc_name] = discovery_service.arn
+            self.service_ids[svc_name] = discovery_service.id
         self.namespace_id = namespace.id
+        self.namespace_arn = namespace.arn
         self.namespace_name = namespace.name
+        self.hosted_zone_id = namespace.hosted_zone
         self.register_outputs(
             {"namespaceId": self.namespace_id, "namespaceName": self.namespace_name, "serviceArns": self.service_arns}
         )

@@ -69,6 +69,53 @@ class AwsContext:
     partition: str
 
 
+def election_policy(*, namespace_arn: str, service_arn: str, hosted_zone_arn: str) -> str:
+    """Exactly the calls leader election makes, each on the narrowest resource IAM accepts for it.
+
+    Per the Service Authorization Reference: DiscoverInstances and GetOperation are authorized on the
+    namespace (and service); GetInstance and RegisterInstance on the service. RegisterInstance rewrites the
+    instance's records in the namespace's private hosted zone, so it needs that zone's record changes too.
+    No Route 53 health-check or EC2 actions: the service uses a custom health config and Fargate tasks.
+    """
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "ReadMembership",
+                    "Effect": "Allow",
+                    "Action": ["servicediscovery:DiscoverInstances", "servicediscovery:GetOperation"],
+                    "Resource": [namespace_arn, service_arn],
+                },
+                {
+                    "Sid": "RewriteOwnInstance",
+                    "Effect": "Allow",
+                    "Action": ["servicediscovery:GetInstance", "servicediscovery:RegisterInstance"],
+                    "Resource": service_arn,
+                },
+                {
+                    "Sid": "UpdateInstanceRecords",
+                    "Effect": "Allow",
+                    "Action": "route53:ChangeResourceRecordSets",
+                    "Resource": hosted_zone_arn,
+                },
+            ],
+        }
+    )
+
+
+@dataclass(frozen=True)
+class ElectionWiring:
+    """What a task needs to elect a leader through its Cloud Map service."""
+
+    service_id: pulumi.Input[str]
+    service_arn: pulumi.Input[str]
+    namespace_arn: pulumi.Input[str]
+    hosted_zone_id: pulumi.Input[str]
+    attribute: str
+    interval_seconds: int
+
+
 @dataclass(frozen=True)
 class FargateServiceArgs:
     service: ServiceConfig
@@ -84,15 +131,17 @@ class FargateServiceArgs:
     tags: Mapping[str, str]
     family: str
     extra_environment: Mapping[str, str] = field(default_factory=dict)
+    election: ElectionWiring | None = None
 
 
 class FargateService(pulumi.ComponentResource):
     """A Fargate service whose tasks register themselves in Cloud Map.
 
     Creates: an `aws.cloudwatch.LogGroup` with retention; an execution role with only the AWS managed
-    AmazonECSTaskExecutionRolePolicy (pull the image, write logs); a task role with no policy; an
+    AmazonECSTaskExecutionRolePolicy (pull the image, write logs); a task role with no policy of its own; an
     `aws.ecs.TaskDefinition` (awsvpc, FARGATE, cpu/memory, CPU architecture, one essential container with
-    its port mapping, health check and awslogs); and an `aws.ecs.Service` on FARGATE or FARGATE_SPOT with
+    its port mapping, health check and awslogs); with leader election, an `aws.iam.RolePolicy` on the task
+    role with exactly the Cloud Map calls the election makes; and an `aws.ecs.Service` on FARGATE or FARGATE_SPOT with
     the Cloud Map registry (container name and port when SRV records are registered), the deployment
     circuit breaker with rollback, 100%/200% deployment bounds, a health-check grace period equal to the
     container's start period, ECS Exec off, and `pulumi up` waiting for steady state so a task that never
@@ -129,16 +178,36 @@ class FargateService(pulumi.ComponentResource):
             f"{name}-task", assume_role_policy=trust, description=f"what {name} code may call", opts=child
         )
 
-        definitions = pulumi.Output.from_input(args.image).apply(
-            lambda image: json.dumps(
+        environment: dict[str, pulumi.Input[str]] = dict(args.extra_environment)
+        if args.election is not None:
+            election = args.election
+            hosted_zone_arn = pulumi.Output.concat(
+                f"arn:{args.aws.partition}:route53:::hostedzone/", election.hosted_zone_id
+            )
+            aws.iam.RolePolicy(
+                f"{name}-election",
+                role=task_role.id,
+                policy=pulumi.Output.all(election.namespace_arn, election.service_arn, hosted_zone_arn).apply(
+                    lambda arns: election_policy(namespace_arn=arns[0], service_arn=arns[1], hosted_zone_arn=arns[2])
+                ),
+                opts=child,
+            )
+            environment |= {
+                "MAPGATE_CLOUDMAP_SERVICE_ID": election.service_id,
+                "MAPGATE_ELECTION_ATTRIBUTE": election.attribute,
+                "MAPGATE_ELECTION_INTERVAL": str(election.interval_seconds),
+            }
+
+        definitions = pulumi.Output.all(args.image, pulumi.Output.from_input(environment)).apply(
+            lambda resolved: json.dumps(
                 [
                     container_definition(
                         name,
                         svc,
-                        image=image,
+                        image=resolved[0],
                         log_group=args.log_group_name,
                         region=args.aws.region,
-                        extra_environment=args.extra_environment,
+                        extra_environment=resolved[1],
                     )
                 ]
             )

@@ -9,9 +9,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components.cluster import Cluster, ClusterArgs
-from components.config import PROJECT, ImageBuild, StackConfig
+from components.config import ELECTION_ATTRIBUTE, PROJECT, ImageBuild, StackConfig
 from components.discovery import Discovery, DiscoveryArgs
-from components.fargate_service import AwsContext, FargateService, FargateServiceArgs
+from components.fargate_service import AwsContext, ElectionWiring, FargateService, FargateServiceArgs
 from components.firewall import Firewall, FirewallArgs
 from components.http_api import HttpApi, HttpApiArgs
 from components.image import ImageRepository, ImageRepositoryArgs
@@ -34,6 +34,9 @@ class StackOutputs:
         pulumi.export("serviceDnsNames", self.service_dns_names)
         pulumi.export("clusterName", self.cluster_name)
         pulumi.export("vpcId", self.vpc_id)
+
+
+ELECTION_INTERVAL_SECONDS = 10
 
 
 def look_up_aws() -> AwsContext:
@@ -104,6 +107,16 @@ def build(cfg: StackConfig, stack: str) -> StackOutputs:
                 aws=context,
                 family=f"{PROJECT}-{stack}-{name}",
                 extra_environment=platform_environment(name, svc.port, cfg.namespace),
+                election=ElectionWiring(
+                    service_id=discovery.service_ids[name],
+                    service_arn=discovery.service_arns[name],
+                    namespace_arn=discovery.namespace_arn,
+                    hosted_zone_id=discovery.hosted_zone_id,
+                    attribute=ELECTION_ATTRIBUTE,
+                    interval_seconds=ELECTION_INTERVAL_SECONDS,
+                )
+                if svc.leader_election
+                else None,
                 tags={**tags, "mapgate:service": name},
             ),
         )
