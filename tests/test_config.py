@@ -1,0 +1,413 @@
+"""Stack config validation: every rule rejects bad input with the key path, the value and what is allowed."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from harness import DELETE, ROOT, changed, load_stack_file
+
+from components.config import FARGATE_MEMORY_BY_CPU, ConfigError, StackConfig, parse_config, raw_from_pulumi
+
+
+def parse(config: dict[str, Any]) -> StackConfig:
+    """Parse config as the engine hands it over: every value a string, objects as JSON."""
+    raw = {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()}
+    return parse_config(raw, project_dir=ROOT)
+
+
+def problems_of(config: dict[str, Any]) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse(config)
+    return caught.value.problems
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_shipped_stacks_are_valid(stack: str) -> None:
+    cfg = parse(changed(stack, ["containerInsights"], stack == "prod"))
+    assert set(cfg.services) == {"app", "worker"}
+    assert cfg.services["app"].leader_election is True
+
+
+def test_defaults_are_cheap_and_match_the_documented_values() -> None:
+    cfg = parse(
+        {
+            "services": {
+                "web": {
+                    "image": "public.ecr.aws/nginx/nginx:1.27",
+                    "port": 80,
+                    "healthCheck": {"command": ["CMD", "true"]},
+                }
+            }
+        }
+    )
+    web = cfg.services["web"]
+    assert (cfg.network.cidr, cfg.network.availability_zones, cfg.network.nat_gateways) == ("10.0.0.0/16", 2, "none")
+    assert cfg.namespace == "mapgate.internal"
+    assert (web.cpu, web.memory, web.architecture, web.capacity, web.desired_count) == (
+        256,
+        512,
+        "arm64",
+        "onDemand",
+        2,
+    )
+    assert (web.records, web.dns_ttl) == (["A"], 10)
+    hc = web.health_check
+    assert (hc.interval, hc.timeout, hc.retries, hc.start_period) == (5, 5, 3, 60)
+    assert (cfg.api.throttling.rate_limit, cfg.api.throttling.burst_limit, cfg.api.timeout_ms) == (50.0, 100, 29000)
+    assert (cfg.api.access_log_retention_days, cfg.log_retention_days, cfg.container_insights) == (30, 14, False)
+
+
+# Each case: (what, path to change, bad value, the key path the error must name, text the error must contain)
+BAD = [
+    ("cidr not a network", ["network", "cidr"], "10.0.0.0", "network.cidr", "/16 to /24"),
+    ("cidr too large", ["network", "cidr"], "10.0.0.0/8", "network.cidr", "/16 to /24"),
+    ("cidr too small", ["network", "cidr"], "10.0.0.0/26", "network.cidr", "/16 to /24"),
+    ("cidr host bits", ["network", "cidr"], "10.0.0.1/16", "network.cidr", "did you mean 10.0.0.0/16"),
+    ("cidr ipv6", ["network", "cidr"], "fd00::/64", "network.cidr", "IPv4"),
+    ("one AZ", ["network", "availabilityZones"], 1, "network.availabilityZones", "from 2 to 6"),
+    ("seven AZs", ["network", "availabilityZones"], 7, "network.availabilityZones", "from 2 to 6"),
+    ("AZ count as text", ["network", "availabilityZones"], "two", "network.availabilityZones", "list of zone names"),
+    (
+        "AZ bad name",
+        ["network", "availabilityZones"],
+        ["us-east-1a", "east"],
+        "network.availabilityZones",
+        "us-east-1a",
+    ),
+    ("AZ twice", ["network", "availabilityZones"], ["us-east-1a", "us-east-1a"], "network.availabilityZones", "twice"),
+    ("NAT unknown", ["network", "natGateways"], "perAz", "network.natGateways", "'onePerAz'"),
+    ("namespace .local", ["namespace"], "corp.local", "namespace", "multicast DNS"),
+    ("namespace bad label", ["namespace"], "my_ns.internal", "namespace", "label 'my_ns'"),
+    ("namespace too long", ["namespace"], ".".join(["a" * 60] * 5), "namespace", "253"),
+    ("namespace label > 63", ["namespace"], "a" * 64 + ".internal", "namespace", "1-63"),
+    (
+        "service name uppercase",
+        ["services", "Api"],
+        {"image": "nginx", "port": 80, "healthCheck": {"command": ["CMD", "true"]}},
+        "services.Api",
+        "DNS label",
+    ),
+    ("image not a reference", ["services", "app", "image"], "Not An Image", "services.app.image", "image reference"),
+    ("image wrong type", ["services", "app", "image"], 42, "services.app.image", "{build: <directory>}"),
+    (
+        "build dir missing",
+        ["services", "app", "image"],
+        {"build": "nowhere"},
+        "services.app.image.build",
+        "no Dockerfile",
+    ),
+    (
+        "build dir outside",
+        ["services", "app", "image"],
+        {"build": "../elsewhere"},
+        "services.app.image.build",
+        "inside the project",
+    ),
+    ("port 0", ["services", "app", "port"], 0, "services.app.port", "from 1 to 65535"),
+    ("port too big", ["services", "app", "port"], 70000, "services.app.port", "from 1 to 65535"),
+    ("port as bool", ["services", "app", "port"], True, "services.app.port", "valid integer"),
+    ("port as text", ["services", "app", "port"], "8080", "services.app.port", "valid integer"),
+    ("cpu not a tier", ["services", "app", "cpu"], 300, "services.app.cpu", "256, 512, 1024, 2048, 4096, 8192, 16384"),
+    (
+        "memory for cpu",
+        ["services", "app", "memory"],
+        4096,
+        "services.app.memory",
+        "with cpu 256 memory (MiB) must be 512, 1024, 2048",
+    ),
+    ("architecture", ["services", "app", "architecture"], "arm", "services.app.architecture", "'arm64' or 'x86_64'"),
+    ("capacity", ["services", "app", "capacity"], "SPOT", "services.app.capacity", "'onDemand' or 'spot'"),
+    ("desiredCount negative", ["services", "app", "desiredCount"], -1, "services.app.desiredCount", "from 0 to 1000"),
+    (
+        "desiredCount over Cloud Map limit",
+        ["services", "app", "desiredCount"],
+        1001,
+        "services.app.desiredCount",
+        "from 0 to 1000",
+    ),
+    ("records empty", ["services", "app", "records"], [], "services.app.records", "at least one"),
+    ("records unknown", ["services", "app", "records"], ["AAAA"], "services.app.records[0]", "'A' or 'SRV'"),
+    ("records twice", ["services", "worker", "records"], ["A", "A"], "services.worker.records", "twice"),
+    ("dnsTtl negative", ["services", "app", "dnsTtl"], -5, "services.app.dnsTtl", "from 0 to 2147483647"),
+    ("healthCheck missing", ["services", "app", "healthCheck"], DELETE, "services.app.healthCheck", "required"),
+    (
+        "hc command first",
+        ["services", "app", "healthCheck", "command"],
+        ["curl", "-f", "x"],
+        "services.app.healthCheck.command",
+        'start with "CMD"',
+    ),
+    (
+        "hc CMD-SHELL args",
+        ["services", "app", "healthCheck", "command"],
+        ["CMD-SHELL", "a", "b"],
+        "services.app.healthCheck.command",
+        "exactly one shell string",
+    ),
+    (
+        "hc CMD alone",
+        ["services", "app", "healthCheck", "command"],
+        ["CMD"],
+        "services.app.healthCheck.command",
+        "program to run",
+    ),
+    (
+        "hc interval low",
+        ["services", "app", "healthCheck", "interval"],
+        4,
+        "services.app.healthCheck.interval",
+        "from 5 to 300",
+    ),
+    (
+        "hc interval high",
+        ["services", "app", "healthCheck", "interval"],
+        301,
+        "services.app.healthCheck.interval",
+        "from 5 to 300",
+    ),
+    (
+        "hc timeout low",
+        ["services", "app", "healthCheck", "timeout"],
+        1,
+        "services.app.healthCheck.timeout",
+        "from 2 to 60",
+    ),
+    (
+        "hc timeout high",
+        ["services", "app", "healthCheck", "timeout"],
+        61,
+        "services.app.healthCheck.timeout",
+        "from 2 to 60",
+    ),
+    (
+        "hc retries 0",
+        ["services", "app", "healthCheck", "retries"],
+        0,
+        "services.app.healthCheck.retries",
+        "from 1 to 10",
+    ),
+    (
+        "hc retries 11",
+        ["services", "app", "healthCheck", "retries"],
+        11,
+        "services.app.healthCheck.retries",
+        "from 1 to 10",
+    ),
+    (
+        "hc startPeriod",
+        ["services", "app", "healthCheck", "startPeriod"],
+        301,
+        "services.app.healthCheck.startPeriod",
+        "from 0 to 300",
+    ),
+    (
+        "hc misspelt key",
+        ["services", "app", "healthCheck", "intervall"],
+        5,
+        "services.app.healthCheck.intervall",
+        "did you mean 'interval'",
+    ),
+    (
+        "env reserved",
+        ["services", "app", "environment"],
+        {"MAPGATE_PORT": "1"},
+        "services.app.environment",
+        "reserved prefix",
+    ),
+    ("env bad name", ["services", "app", "environment"], {"1X": "1"}, "services.app.environment", "variable name"),
+    (
+        "allowFrom unknown",
+        ["services", "worker", "allowFrom"],
+        ["ap"],
+        "services.worker.allowFrom[0]",
+        "did you mean 'app'",
+    ),
+    ("allowFrom self", ["services", "worker", "allowFrom"], ["worker"], "services.worker.allowFrom[0]", "itself"),
+    ("election without SRV", ["services", "app", "records"], ["A"], "services.app.records", "leaderElection needs SRV"),
+    (
+        "misspelt service key",
+        ["services", "app", "desiredcount"],
+        2,
+        "services.app.desiredcount",
+        "did you mean 'desiredCount'",
+    ),
+    (
+        "route to missing service",
+        ["api", "routes", "GET /x"],
+        {"service": "wrker"},
+        'api.routes["GET /x"].service',
+        "did you mean 'worker'",
+    ),
+    (
+        "route to A-only service",
+        ["api", "routes", "GET /w"],
+        {"service": "worker"},
+        'api.routes["GET /w"].service',
+        "add SRV to services.worker.records",
+    ),
+    (
+        "route filter on election attr",
+        ["services", "app", "leaderElection"],
+        False,
+        'api.routes["GET /leader"].attributes.leader',
+        "leaderElection is true",
+    ),
+    ("route method", ["api", "routes", "FETCH /x"], {"service": "app"}, 'api.routes["FETCH /x"]', "METHOD one of GET"),
+    (
+        "route path no slash",
+        ["api", "routes", "GET x"],
+        {"service": "app"},
+        'api.routes["GET x"]',
+        "must start with '/'",
+    ),
+    (
+        "route path trailing slash",
+        ["api", "routes", "GET /x/"],
+        {"service": "app"},
+        'api.routes["GET /x/"]',
+        "end without '/'",
+    ),
+    (
+        "route greedy not last",
+        ["api", "routes", "GET /{p+}/x"],
+        {"service": "app"},
+        'api.routes["GET /{p+}/x"]',
+        "only last",
+    ),
+    (
+        "route attr key too long",
+        ["api", "routes", "GET /x"],
+        {"service": "app", "attributes": {"k" * 256: "v"}},
+        'api.routes["GET /x"].attributes',
+        "1-255",
+    ),
+    (
+        "route attr value too long",
+        ["api", "routes", "GET /x"],
+        {"service": "app", "attributes": {"zone": "v" * 1025}},
+        'api.routes["GET /x"].attributes',
+        "1-1024",
+    ),
+    (
+        "route unknown key",
+        ["api", "routes", "GET /x"],
+        {"service": "app", "filter": {}},
+        'api.routes["GET /x"].filter',
+        "allowed keys: service, attributes",
+    ),
+    ("throttling rate 0", ["api", "throttling", "rateLimit"], 0, "api.throttling.rateLimit", "more than 0"),
+    ("throttling burst 0", ["api", "throttling", "burstLimit"], 0, "api.throttling.burstLimit", "from 1 to 5000"),
+    ("timeout over 30 s", ["api", "timeoutMs"], 30001, "api.timeoutMs", "from 50 to 30000"),
+    ("timeout under 50 ms", ["api", "timeoutMs"], 49, "api.timeoutMs", "from 50 to 30000"),
+    (
+        "access log retention",
+        ["api", "accessLogRetentionDays"],
+        10,
+        "api.accessLogRetentionDays",
+        "one of 1, 3, 5, 7, 14",
+    ),
+    ("log retention 0 (forever)", ["logRetentionDays"], 0, "logRetentionDays", "one of 1, 3, 5"),
+    ("containerInsights text", ["containerInsights"], "yes", "containerInsights", "valid boolean"),
+    ("unknown top-level key", ["service"], {}, "mapgate:service", "did you mean 'services'"),
+    ("services empty", ["services"], {}, "services", "at least one service"),
+]
+
+
+@pytest.mark.parametrize(("path", "value", "key_path", "allowed"), [case[1:] for case in BAD], ids=[c[0] for c in BAD])
+def test_bad_value_is_rejected_with_its_key_path_and_what_is_allowed(
+    path: list[str | int], value: Any, key_path: str, allowed: str
+) -> None:
+    problems = problems_of(changed("dev", path, value))
+    matching = [p for p in problems if p.startswith(f"{key_path}:")]
+    assert matching, f"no problem names {key_path!r}: {problems}"
+    assert any(allowed in p for p in matching), f"{allowed!r} not in {matching}"
+
+
+def test_the_catalogue_is_large() -> None:
+    assert len(BAD) >= 40
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    config = changed("dev", ["services", "app", "port"], 0)
+    config["network"]["natGateways"] = "always"
+    config["services"]["worker"]["healthCheck"]["retries"] = 99
+    config["bogus"] = 1
+    problems = problems_of(config)
+    assert [p.split(":")[0] for p in problems] == [
+        "network.natGateways",
+        "services.app.port",
+        "services.worker.healthCheck.retries",
+        "mapgate",
+    ]
+
+
+def test_the_bad_value_itself_is_shown() -> None:
+    (problem,) = problems_of(changed("dev", ["services", "app", "port"], 99999))
+    assert problem == "services.app.port: 99999 — must be an integer from 1 to 65535"
+
+
+@pytest.mark.parametrize(
+    ("cpu", "memory"), [(c, m) for c, ms in FARGATE_MEMORY_BY_CPU.items() for m in (ms[0], ms[-1])]
+)
+def test_every_fargate_tier_is_accepted_at_both_ends(cpu: int, memory: int) -> None:
+    config = changed("dev", ["services", "app", "cpu"], cpu)
+    config["services"]["app"]["memory"] = memory
+    assert parse(config).services["app"].memory == memory
+
+
+@pytest.mark.parametrize(("cpu", "memory"), [(8192, 20000), (16384, 40000), (4096, 31744), (512, 5120)])
+def test_memory_off_the_tier_steps_is_rejected(cpu: int, memory: int) -> None:
+    config = changed("dev", ["services", "app", "cpu"], cpu)
+    config["services"]["app"]["memory"] = memory
+    (problem,) = problems_of(config)
+    assert problem.startswith(f"services.app.memory: {memory} — with cpu {cpu} memory (MiB) must be")
+
+
+def test_large_tiers_state_their_steps() -> None:
+    config = changed("dev", ["services", "app", "cpu"], 16384)
+    config["services"]["app"]["memory"] = 1024
+    (problem,) = problems_of(config)
+    assert problem.endswith("must be 32768 to 122880 in steps of 8192")
+
+
+def test_yaml_scalars_become_strings_where_aws_wants_strings() -> None:
+    config = changed("dev", ["api", "routes", "GET /leader", "attributes", "leader"], True)
+    config["services"]["app"]["environment"] = {"WORKERS": 4, "DEBUG": False}
+    cfg = parse(config)
+    assert cfg.api.routes["GET /leader"].attributes == {"leader": "true"}
+    assert cfg.services["app"].environment == {"WORKERS": "4", "DEBUG": "false"}
+
+
+def test_records_are_kept_in_one_order() -> None:
+    assert parse(changed("dev", ["services", "app", "records"], ["SRV", "A"])).services["app"].records == ["A", "SRV"]
+
+
+def test_scalar_keys_arrive_as_strings_from_the_engine() -> None:
+    raw = {key: json.dumps(value) for key, value in changed("dev", ["logRetentionDays"], 30).items()}
+    raw |= {"logRetentionDays": "30", "containerInsights": "true", "namespace": "corp.internal"}
+    cfg = parse_config(raw, project_dir=ROOT)
+    assert (cfg.log_retention_days, cfg.container_insights, cfg.namespace) == (30, True, "corp.internal")
+
+
+def test_explicit_zone_list_and_routes_with_parameters_are_accepted() -> None:
+    config = changed("dev", ["network", "availabilityZones"], ["us-east-1a", "us-east-1b", "us-east-1d"])
+    config["api"]["routes"]["GET /items/{id}"] = {"service": "app"}
+    config["api"]["routes"]["ANY /proxy/{rest+}"] = {"service": "app"}
+    config["api"]["routes"]["$default"] = {"service": "app"}
+    cfg = parse(config)
+    assert cfg.network.az_count == 3
+    assert "ANY /proxy/{rest+}" in cfg.api.routes
+
+
+def test_config_is_read_from_the_engine_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = {"mapgate:namespace": "x.internal", "aws:region": "eu-west-1", "other:key": "1", "mapgate:servics": "{}"}
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps(engine))
+    assert raw_from_pulumi() == {"namespace": "x.internal", "servics": "{}"}
+
+
+def test_stack_files_use_only_known_namespaces() -> None:
+    for stack in ("dev", "prod"):
+        namespaces = {key.split(":")[0] for key in load_stack_file(stack)}
+        assert namespaces == {"aws", "mapgate"}

@@ -1,0 +1,60 @@
+"""Discovery: the private DNS namespace and one Cloud Map service per ECS service."""
+
+from __future__ import annotations
+
+from aws_models import request_errors
+from harness import StackRun, changed, run_stack, with_prefix
+
+NAMESPACE = "aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace"
+SERVICE = "aws:servicediscovery/service:Service"
+
+
+def test_namespace_is_private_on_the_stack_vpc(any_run: StackRun) -> None:
+    (namespace,) = any_run.of_type(NAMESPACE)
+    assert namespace.inputs["name"] == "mapgate.internal"
+    assert namespace.inputs["vpc"] == "vpc-0123456789abcdef0"
+    assert any_run.outputs["namespaceName"] == "mapgate.internal"
+
+
+def test_app_registers_a_and_srv_worker_only_a(dev_run: StackRun) -> None:
+    records = {s.inputs["name"]: s.inputs["dnsConfig"]["dnsRecords"] for s in dev_run.of_type(SERVICE)}
+    assert records == {
+        "app": [{"type": "A", "ttl": 10}, {"type": "SRV", "ttl": 10}],
+        "worker": [{"type": "A", "ttl": 10}],
+    }
+
+
+def test_multivalue_routing_and_custom_health_on_every_service(any_run: StackRun) -> None:
+    services = any_run.of_type(SERVICE)
+    assert len(services) == 2
+    for service in services:
+        assert service.inputs["dnsConfig"]["routingPolicy"] == "MULTIVALUE"
+        assert service.inputs["dnsConfig"]["namespaceId"] == "discovery-namespace-id"
+        assert "healthCheckCustomConfig" in service.inputs  # ECS pushes container health to Cloud Map
+        assert "healthCheckConfig" not in service.inputs  # Route 53 checks don't work in private namespaces
+        assert service.inputs["forceDestroy"] is True
+
+
+def test_ttl_follows_config() -> None:
+    run = run_stack(with_prefix(changed("dev", ["services", "worker", "dnsTtl"], 60)))
+    worker = run.inputs(SERVICE, "discovery-worker")
+    assert worker["dnsConfig"]["dnsRecords"] == [{"type": "A", "ttl": 60}]
+
+
+def test_cloud_map_accepts_the_service_request(any_run: StackRun) -> None:
+    for service in any_run.of_type(SERVICE):
+        dns = service.inputs["dnsConfig"]
+        request = {
+            "Name": service.inputs["name"],
+            "DnsConfig": {
+                "NamespaceId": dns["namespaceId"],
+                "RoutingPolicy": dns["routingPolicy"],
+                "DnsRecords": [{"Type": r["type"], "TTL": r["ttl"]} for r in dns["dnsRecords"]],
+            },
+            "HealthCheckCustomConfig": {},
+        }
+        assert request_errors("servicediscovery", "CreateService", request) == ""
+
+
+def test_dns_names_are_exported(any_run: StackRun) -> None:
+    assert any_run.outputs["serviceDnsNames"] == {"app": "app.mapgate.internal", "worker": "worker.mapgate.internal"}

@@ -1,0 +1,232 @@
+"""FargateService: what ECS receives for tasks and services, checked against ECS's own request model."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_models import request_errors, shape_errors
+from harness import ACCOUNT, StackRun, changed, load_stack_file, run_stack, with_prefix
+
+TASK_DEF = "aws:ecs/taskDefinition:TaskDefinition"
+SERVICE = "aws:ecs/service:Service"
+ROLE = "aws:iam/role:Role"
+
+
+def containers(run: StackRun, name: str) -> list[dict[str, Any]]:
+    return json.loads(run.inputs(TASK_DEF, f"{name}-task")["containerDefinitions"])
+
+
+def service_config(stack: str, name: str) -> dict[str, Any]:
+    return load_stack_file(stack)["mapgate:services"][name]
+
+
+@pytest.mark.parametrize("name", ["app", "worker"])
+def test_container_definitions_fit_ecs_container_definition_shape(any_run: StackRun, name: str) -> None:
+    for container in containers(any_run, name):
+        assert shape_errors("ecs", "ContainerDefinition", container) == ""
+
+
+@pytest.mark.parametrize("name", ["app", "worker"])
+def test_task_definition_is_a_valid_register_request(any_run: StackRun, name: str) -> None:
+    inputs = any_run.inputs(TASK_DEF, f"{name}-task")
+    request = {
+        "family": inputs["family"],
+        "containerDefinitions": json.loads(inputs["containerDefinitions"]),
+        "cpu": inputs["cpu"],
+        "memory": inputs["memory"],
+        "networkMode": inputs["networkMode"],
+        "requiresCompatibilities": inputs["requiresCompatibilities"],
+        "runtimePlatform": inputs["runtimePlatform"],
+        "executionRoleArn": inputs["executionRoleArn"],
+        "taskRoleArn": inputs["taskRoleArn"],
+    }
+    assert request_errors("ecs", "RegisterTaskDefinition", request) == ""
+    assert (inputs["networkMode"], inputs["requiresCompatibilities"]) == ("awsvpc", ["FARGATE"])
+
+
+@pytest.mark.parametrize(("stack", "name"), [("dev", "app"), ("dev", "worker"), ("prod", "app"), ("prod", "worker")])
+def test_task_size_and_platform_follow_config(stack: str, name: str, dev_run: StackRun, prod_run: StackRun) -> None:
+    run = dev_run if stack == "dev" else prod_run
+    inputs = run.inputs(TASK_DEF, f"{name}-task")
+    cfg = service_config(stack, name)
+    assert inputs["cpu"] == str(cfg.get("cpu", 256))
+    assert inputs["memory"] == str(cfg.get("memory", 512))
+    assert inputs["runtimePlatform"] == {"operatingSystemFamily": "LINUX", "cpuArchitecture": "ARM64"}
+    assert inputs["family"] == f"mapgate-{stack}-{name}"
+
+
+def test_x86_is_passed_as_x86_64() -> None:
+    run = run_stack(with_prefix(changed("dev", ["services", "worker", "architecture"], "x86_64")))
+    assert run.inputs(TASK_DEF, "worker-task")["runtimePlatform"]["cpuArchitecture"] == "X86_64"
+
+
+@pytest.mark.parametrize("name", ["app", "worker"])
+def test_one_essential_container_with_the_configured_health_check(dev_run: StackRun, name: str) -> None:
+    (container,) = containers(dev_run, name)
+    hc = service_config("dev", name)["healthCheck"]
+    assert container["essential"] is True
+    assert container["healthCheck"] == {
+        "command": hc["command"],
+        "interval": hc["interval"],
+        "timeout": hc["timeout"],
+        "retries": hc["retries"],
+        "startPeriod": hc["startPeriod"],
+    }
+    assert container["portMappings"] == [{"containerPort": 8080, "protocol": "tcp", "name": f"{name}-8080"}]
+
+
+def test_logs_go_to_a_log_group_with_retention(any_run: StackRun) -> None:
+    for name in ("app", "worker"):
+        (container,) = containers(any_run, name)
+        log_group = any_run.inputs("aws:cloudwatch/logGroup:LogGroup", f"{name}-logs")
+        options = container["logConfiguration"]["options"]
+        assert container["logConfiguration"]["logDriver"] == "awslogs"
+        assert options["awslogs-group"] == log_group["name"]
+        assert options["awslogs-region"] == "us-east-1"
+        assert log_group["retentionInDays"] in (7, 30)
+
+
+def test_environment_has_config_and_platform_variables(dev_run: StackRun) -> None:
+    (container,) = containers(dev_run, "worker")
+    assert {e["name"]: e["value"] for e in container["environment"]} == {
+        "MAPGATE_NAMESPACE": "mapgate.internal",
+        "MAPGATE_PORT": "8080",
+        "MAPGATE_SERVICE": "worker",
+    }
+    (app,) = containers(dev_run, "app")
+    env = {e["name"]: e["value"] for e in app["environment"]}
+    assert env["UPSTREAM_URL"] == "http://worker.mapgate.internal:8080/"
+
+
+def test_srv_registry_names_the_container_and_a_mapped_port(any_run: StackRun) -> None:
+    registry = any_run.inputs(SERVICE, "app-service")["serviceRegistries"]
+    (container,) = containers(any_run, "app")
+    assert registry["registryArn"].endswith(":service/srv-app")
+    assert registry["containerName"] == container["name"]
+    assert registry["containerPort"] in [m["containerPort"] for m in container["portMappings"]]
+    assert "port" not in registry  # §3: containerName+containerPort or port, never both
+
+
+def test_a_only_registry_has_no_port(any_run: StackRun) -> None:
+    registry = any_run.inputs(SERVICE, "worker-service")["serviceRegistries"]
+    assert registry == {"registryArn": "arn:aws:servicediscovery:us-east-1:123456789012:service/srv-worker"}
+
+
+def test_capacity_provider_follows_config(dev_run: StackRun, prod_run: StackRun) -> None:
+    for run, provider in ((dev_run, "FARGATE_SPOT"), (prod_run, "FARGATE")):
+        for service in run.of_type(SERVICE):
+            assert service.inputs["capacityProviderStrategies"] == [{"capacityProvider": provider, "weight": 1}]
+            assert "launchType" not in service.inputs  # a strategy and a launch type exclude each other
+
+
+def test_deployments_are_safe_and_wait_for_health(any_run: StackRun) -> None:
+    for service in any_run.of_type(SERVICE):
+        inputs = service.inputs
+        name = service.name.removesuffix("-service")
+        start_period = json.loads(any_run.inputs(TASK_DEF, f"{name}-task")["containerDefinitions"])[0]["healthCheck"][
+            "startPeriod"
+        ]
+        assert inputs["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
+        assert (inputs["deploymentMinimumHealthyPercent"], inputs["deploymentMaximumPercent"]) == (100, 200)
+        assert inputs["healthCheckGracePeriodSeconds"] >= start_period
+        assert inputs["enableExecuteCommand"] is False
+        assert inputs["waitForSteadyState"] is True
+        assert (
+            inputs["desiredCount"] == service_config("dev" if "SPOT" in str(inputs) else "prod", name)["desiredCount"]
+        )
+
+
+def test_services_are_valid_create_service_requests(any_run: StackRun) -> None:
+    for service in any_run.of_type(SERVICE):
+        i = service.inputs
+        net = i["networkConfiguration"]
+        request = {
+            "serviceName": service.name,
+            "cluster": i["cluster"],
+            "taskDefinition": i["taskDefinition"],
+            "desiredCount": i["desiredCount"],
+            "capacityProviderStrategy": i["capacityProviderStrategies"],
+            "platformVersion": i["platformVersion"],
+            "networkConfiguration": {
+                "awsvpcConfiguration": {
+                    "subnets": net["subnets"],
+                    "securityGroups": net["securityGroups"],
+                    "assignPublicIp": "ENABLED" if net["assignPublicIp"] else "DISABLED",
+                }
+            },
+            "serviceRegistries": [i["serviceRegistries"]],
+            "deploymentConfiguration": {
+                "deploymentCircuitBreaker": i["deploymentCircuitBreaker"],
+                "maximumPercent": i["deploymentMaximumPercent"],
+                "minimumHealthyPercent": i["deploymentMinimumHealthyPercent"],
+            },
+            "healthCheckGracePeriodSeconds": i["healthCheckGracePeriodSeconds"],
+            "enableExecuteCommand": i["enableExecuteCommand"],
+            "enableECSManagedTags": i["enableEcsManagedTags"],
+            "propagateTags": i["propagateTags"],
+        }
+        assert request_errors("ecs", "CreateService", request) == ""
+
+
+def test_services_wait_for_the_capacity_providers(dev_run: StackRun) -> None:
+    for service in dev_run.of_type(SERVICE):
+        assert service.inputs["cluster"] == "arn:aws:ecs:us-east-1:123456789012:cluster/mapgate-dev"
+
+
+def test_execution_role_has_only_the_managed_execution_policy(any_run: StackRun) -> None:
+    attachments = any_run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert sorted((a.inputs["role"], a.inputs["policyArn"]) for a in attachments) == [
+        (f"{name}-execution", "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy")
+        for name in ("app", "worker")
+    ]
+
+
+def test_roles_trust_only_this_accounts_ecs_tasks(any_run: StackRun) -> None:
+    roles = any_run.of_type(ROLE)
+    assert len(roles) == 4
+    for role in roles:
+        (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+        assert statement["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
+        assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+        assert "inlinePolicies" not in role.inputs
+        assert "managedPolicyArns" not in role.inputs
+
+
+def test_task_roles_get_a_policy_only_for_leader_election(any_run: StackRun) -> None:
+    policies = any_run.of_type("aws:iam/rolePolicy:RolePolicy")
+    assert [p.inputs["role"] for p in policies] == ["app-task-id"]
+
+
+def test_election_policy_is_exactly_the_calls_the_election_makes(any_run: StackRun) -> None:
+    policy = json.loads(any_run.inputs("aws:iam/rolePolicy:RolePolicy", "app-election")["policy"])
+    namespace = "arn:aws:servicediscovery:us-east-1:123456789012:namespace/ns-discovery-namespace"
+    service = "arn:aws:servicediscovery:us-east-1:123456789012:service/srv-app"
+    grants = {(tuple(sorted(s["Action"])) if isinstance(s["Action"], list) else (s["Action"],)): s["Resource"]
+              for s in policy["Statement"]}  # fmt: skip
+    assert grants == {
+        ("servicediscovery:DiscoverInstances", "servicediscovery:GetOperation"): [namespace, service],
+        ("servicediscovery:GetInstance", "servicediscovery:RegisterInstance"): service,
+        ("route53:ChangeResourceRecordSets",): "arn:aws:route53:::hostedzone/Z0123456789",
+    }
+    assert all(s["Effect"] == "Allow" for s in policy["Statement"])
+    assert "*" not in json.dumps(policy)
+
+
+def test_electing_tasks_are_told_where_to_write(any_run: StackRun) -> None:
+    (app,) = containers(any_run, "app")
+    env = {e["name"]: e["value"] for e in app["environment"]}
+    assert env["MAPGATE_CLOUDMAP_SERVICE_ID"] == "discovery-app-id"
+    assert env["MAPGATE_ELECTION_ATTRIBUTE"] == "leader"
+    assert env["MAPGATE_ELECTION_INTERVAL"] == "10"
+
+
+def test_cluster_has_both_fargate_capacity_providers_and_insights_per_stack(
+    dev_run: StackRun, prod_run: StackRun
+) -> None:
+    for run, insights in ((dev_run, "disabled"), (prod_run, "enabled")):
+        providers = run.inputs("aws:ecs/clusterCapacityProviders:ClusterCapacityProviders", "cluster-capacity")
+        assert providers["capacityProviders"] == ["FARGATE", "FARGATE_SPOT"]
+        cluster = run.inputs("aws:ecs/cluster:Cluster", "cluster-ecs")
+        assert cluster["settings"] == [{"name": "containerInsights", "value": insights}]

@@ -1,0 +1,54 @@
+"""ImageRepository: `{build: dir}` images are built per architecture, pushed to a scanned, pruned ECR repo."""
+
+from __future__ import annotations
+
+import json
+
+from harness import StackRun, changed, run_stack, with_prefix
+
+REPO = "aws:ecr/repository:Repository"
+IMAGE = "awsx:ecr:Image"
+
+
+def test_services_sharing_a_build_share_one_image(dev_run: StackRun) -> None:
+    (image,) = dev_run.of_type(IMAGE)
+    assert image.name == "image-app-arm64-image"
+    assert image.inputs["context"] == "app"
+    assert image.inputs["platform"] == "linux/arm64"
+    assert image.inputs["repositoryUrl"].endswith("/image-app-arm64-repo")
+
+
+def test_repository_scans_on_push_and_keeps_the_last_ten(dev_run: StackRun) -> None:
+    (repo,) = dev_run.of_type(REPO)
+    assert repo.inputs["imageScanningConfiguration"] == {"scanOnPush": True}
+    assert repo.inputs["forceDelete"] is True
+    (policy,) = dev_run.of_type("aws:ecr/lifecyclePolicy:LifecyclePolicy")
+    (rule,) = json.loads(policy.inputs["policy"])["rules"]
+    assert rule["selection"] == {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 10}
+    assert rule["action"] == {"type": "expire"}
+
+
+def test_tasks_run_the_pushed_image_by_digest(dev_run: StackRun) -> None:
+    for name in ("app", "worker"):
+        (container,) = json.loads(
+            dev_run.inputs("aws:ecs/taskDefinition:TaskDefinition", f"{name}-task")["containerDefinitions"]
+        )
+        assert container["image"].endswith("/image-app-arm64-repo@sha256:" + "0" * 64)
+
+
+def test_each_architecture_gets_its_own_build() -> None:
+    run = run_stack(with_prefix(changed("dev", ["services", "worker", "architecture"], "x86_64")))
+    assert sorted((i.name, i.inputs["platform"]) for i in run.of_type(IMAGE)) == [
+        ("image-app-arm64-image", "linux/arm64"),
+        ("image-app-x86_64-image", "linux/amd64"),
+    ]
+
+
+def test_an_image_reference_builds_nothing() -> None:
+    config = changed("dev", ["services", "app", "image"], "public.ecr.aws/nginx/nginx:1.27")
+    config["services"]["worker"]["image"] = "public.ecr.aws/nginx/nginx:1.27"
+    run = run_stack(with_prefix(config))
+    assert run.of_type(IMAGE) == []
+    assert run.of_type(REPO) == []
+    (container,) = json.loads(run.inputs("aws:ecs/taskDefinition:TaskDefinition", "app-task")["containerDefinitions"])
+    assert container["image"] == "public.ecr.aws/nginx/nginx:1.27"

@@ -1,0 +1,91 @@
+"""The whole program, run as `pulumi up` runs it, with the dev and prod stack files."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import pulumi
+import pytest
+from harness import RecordingMocks, StackRun, changed, load_stack_file, run_stack, with_prefix
+
+COMPONENT_TYPE = re.compile(r"^mapgate:[a-z]+:[A-Z][A-Za-z]+$")
+
+
+def test_dev_outputs(dev_run: StackRun) -> None:
+    outputs = dev_run.outputs
+    assert set(outputs) == {"apiUrl", "routeUrls", "namespaceName", "serviceDnsNames", "clusterName", "vpcId"}
+    assert outputs["clusterName"] == "mapgate-dev"
+    assert outputs["vpcId"] == "vpc-0123456789abcdef0"
+
+
+def test_prod_cluster_is_named_for_its_stack(prod_run: StackRun) -> None:
+    assert prod_run.outputs["clusterName"] == "mapgate-prod"
+
+
+def test_one_component_per_concept(any_run: StackRun) -> None:
+    components = Counter(r.typ for r in any_run.registrations if r.typ.startswith("mapgate:"))
+    assert components == {
+        "mapgate:network:Network": 1,
+        "mapgate:network:Firewall": 1,
+        "mapgate:discovery:Discovery": 1,
+        "mapgate:cluster:Cluster": 1,
+        "mapgate:image:ImageRepository": 1,
+        "mapgate:service:FargateService": 2,
+        "mapgate:api:HttpApi": 1,
+    }
+    assert all(COMPONENT_TYPE.match(t) for t in components)
+
+
+def test_every_cloud_resource_is_a_child_of_a_component_named_after_it(any_run: StackRun) -> None:
+    by_urn = {r.urn: r for r in any_run.registrations}
+    for registration in any_run.registrations:
+        if registration.typ.startswith("mapgate:"):
+            assert (
+                registration.parent.endswith("::mapgate-" + registration.parent.split("-")[-1])
+                or by_urn.get(registration.parent) is None
+            )
+            continue
+        parent = by_urn.get(registration.parent)
+        assert parent is not None, f"{registration.urn} is not inside a mapgate component"
+        assert parent.typ.startswith("mapgate:")
+        assert registration.name.startswith(f"{parent.name}-"), f"{registration.name} not named after {parent.name}"
+
+
+def test_every_component_registers_its_outputs(any_run: StackRun) -> None:
+    components = {r.urn for r in any_run.registrations if r.typ.startswith("mapgate:")}
+    assert components
+    assert components <= any_run.outputs_registered
+
+
+def test_resource_counts(dev_run: StackRun, prod_run: StackRun) -> None:
+    # Components plus the resources they register (awsx Vpc and Image count as one each under mocks).
+    assert len(dev_run.registrations) == len(prod_run.registrations) == 48
+
+
+def test_bad_config_creates_nothing_and_says_why() -> None:
+    mocks = RecordingMocks()
+    config = changed("dev", ["services", "app", "healthCheck", "interval"], 1)
+    config["services"]["worker"]["allowFrom"] = ["ap"]
+    with pytest.raises(pulumi.RunError) as caught:
+        run_stack(with_prefix(config), mocks=mocks)
+    message = str(caught.value)
+    assert "invalid stack config (2 problems); nothing was created" in message
+    assert "services.app.healthCheck.interval: 1 — must be an integer from 5 to 300" in message
+    assert "services.worker.allowFrom[0]: \"ap\" — no service named 'ap'; did you mean 'app'?" in message
+    assert mocks.resources == []
+    assert mocks.calls == []  # not even a lookup before the config is known to be good
+
+
+def test_unknown_keys_in_the_project_namespace_are_rejected() -> None:
+    config = with_prefix(changed("dev", ["containerInsight"], True))
+    with pytest.raises(
+        pulumi.RunError, match="mapgate:containerInsight: unknown key; did you mean 'containerInsights'"
+    ):
+        run_stack(config)
+
+
+def test_a_preview_registers_the_same_resources(dev_run: StackRun) -> None:
+    """In a preview computed values are unknown; the program must still register everything up front."""
+    preview = run_stack(load_stack_file("dev"), preview=True)
+    assert sorted(r.urn for r in preview.registrations) == sorted(r.urn for r in dev_run.registrations)
