@@ -1,0 +1,319 @@
+"""Leader election against moto's Cloud Map, queried the way API Gateway queries it for each dev route."""
+
+from __future__ import annotations
+
+import threading
+import urllib.parse
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from harness import StackRun
+from mapgate_app.election import ElectionError, Elector, choose_leader
+from moto import mock_aws
+from moto.servicediscovery.models import ServiceDiscoveryBackend
+
+REGION = "us-east-1"
+NAMESPACE = "mapgate.internal"
+SERVICE = "app"
+
+
+def ecs_attributes(task: str, index: int) -> dict[str, str]:
+    """What ECS writes when it registers a Fargate task with SRV records (§3 of the AWS rules)."""
+    return {
+        "AWS_INSTANCE_IPV4": f"10.0.0.{10 + index}",
+        "AWS_INSTANCE_PORT": "8080",
+        "AVAILABILITY_ZONE": "us-east-1a" if index % 2 else "us-east-1b",
+        "REGION": REGION,
+        "ECS_SERVICE_NAME": "app-service-1a2b3c4",
+        "ECS_CLUSTER_NAME": "mapgate-dev",
+        "ECS_TASK_DEFINITION_FAMILY": "mapgate-dev-app",
+        "AWS_INIT_HEALTH_STATUS": "UNHEALTHY",
+    }
+
+
+def task_id(n: int) -> str:
+    return f"{n:032x}"  # ECS task ids are 32 hex characters
+
+
+class CloudMap:
+    """A moto Cloud Map with one service, and helpers to act as ECS and as API Gateway."""
+
+    def __init__(self) -> None:
+        self.client = boto3.client("servicediscovery", region_name=REGION)
+        ec2 = boto3.client("ec2", region_name=REGION)
+        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        self.client.create_private_dns_namespace(Name=NAMESPACE, Vpc=vpc)
+        namespace_id = self.client.list_namespaces()["Namespaces"][0]["Id"]
+        self.service_id = self.client.create_service(
+            Name=SERVICE,
+            NamespaceId=namespace_id,
+            DnsConfig={
+                "NamespaceId": namespace_id,
+                "RoutingPolicy": "MULTIVALUE",
+                "DnsRecords": [{"Type": "A", "TTL": 10}, {"Type": "SRV", "TTL": 10}],
+            },
+            HealthCheckCustomConfig={},
+        )["Service"]["Id"]
+        self.tasks: list[str] = []
+
+    def ecs_starts(self, n: int) -> Elector:
+        task = task_id(n)
+        self.client.register_instance(ServiceId=self.service_id, InstanceId=task, Attributes=ecs_attributes(task, n))
+        self.tasks.append(task)
+        return self.elector(task)
+
+    def ecs_stops(self, task: str) -> None:
+        self.client.deregister_instance(ServiceId=self.service_id, InstanceId=task)
+        self.tasks.remove(task)
+
+    def elector(self, task: str, client: Any = None) -> Elector:
+        return Elector(
+            client or self.client,
+            namespace=NAMESPACE,
+            service_name=SERVICE,
+            service_id=self.service_id,
+            instance_id=task,
+            sleep=lambda _: None,
+        )
+
+    def attributes(self) -> dict[str, dict[str, str]]:
+        listed = self.client.list_instances(ServiceId=self.service_id)["Instances"]
+        return {i["Id"]: i["Attributes"] for i in listed}
+
+    def leaders(self) -> list[str]:
+        return sorted(task for task, attrs in self.attributes().items() if attrs.get("leader") == "true")
+
+    def discover(self, integration_uri: str) -> list[str]:
+        """What API Gateway's DiscoverInstances returns for an integration URI `arn?k=v&…`."""
+        query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(integration_uri).query))
+        found = self.client.discover_instances(
+            NamespaceName=NAMESPACE, ServiceName=SERVICE, QueryParameters=query, HealthStatus="HEALTHY"
+        )
+        return sorted(i["InstanceId"] for i in found["Instances"])
+
+
+@pytest.fixture
+def cloud_map(monkeypatch: pytest.MonkeyPatch) -> Iterator[CloudMap]:
+    # moto appends a second instance when RegisterInstance reuses an id; AWS documents an upsert
+    # ("if an instance with that id exists, Cloud Map updates it"), which the election relies on.
+    original = ServiceDiscoveryBackend.register_instance
+
+    def upsert(self: ServiceDiscoveryBackend, service_id: str, instance_id: str, *args: Any, **kwargs: Any) -> str:
+        service = self.get_service(service_id)
+        service.instances = [i for i in service.instances if i.instance_id != instance_id]
+        return original(self, service_id, instance_id, *args, **kwargs)
+
+    monkeypatch.setattr(ServiceDiscoveryBackend, "register_instance", upsert)
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(key, "testing")
+    with mock_aws():
+        yield CloudMap()
+
+
+def run_rounds_until_stable(electors: list[Elector], limit: int = 5) -> int:
+    """Rounds (every task once per round) until a round changes nothing; returns how many changed something."""
+    for rounds in range(limit):
+        before = [e.role for e in electors]
+        snapshot = None
+        for elector in electors:
+            elector.run_round()
+        snapshot = [e.role for e in electors]
+        if snapshot == before and rounds > 0:
+            return rounds
+    raise AssertionError(f"no stable state after {limit} rounds")
+
+
+def test_choose_leader() -> None:
+    assert choose_leader({}) is None
+    assert choose_leader({"b": {}, "a": {}}) == "a"  # nobody claims: smallest id
+    assert choose_leader({"a": {}, "c": {"leader": "true"}}) == "c"  # sticky
+    assert choose_leader({"d": {"leader": "true"}, "b": {"leader": "true"}, "a": {}}) == "b"  # smallest claimant
+
+
+def test_one_round_per_task_elects_exactly_one_leader(cloud_map: CloudMap) -> None:
+    electors = [cloud_map.ecs_starts(n) for n in (3, 1, 2)]
+    for elector in electors:
+        elector.run_round()
+    assert cloud_map.leaders() == [task_id(1)]
+    assert sorted(e.role for e in electors) == ["follower", "follower", "leader"]
+    assert {attrs["leader"] for attrs in cloud_map.attributes().values()} == {"true", "false"}
+
+
+def test_routes_of_the_dev_stack_select_all_the_leader_and_the_followers(
+    cloud_map: CloudMap, dev_run: StackRun
+) -> None:
+    electors = [cloud_map.ecs_starts(n) for n in (1, 2, 3)]
+    for elector in electors:
+        elector.run_round()
+    uris = {
+        route.inputs["routeKey"]: integration.inputs["integrationUri"]
+        for route in dev_run.of_type("aws:apigatewayv2/route:Route")
+        for integration in dev_run.of_type("aws:apigatewayv2/integration:Integration")
+        if route.inputs["target"] == f"integrations/{integration.name}-id"
+    }
+    assert set(uris) == {"GET /", "GET /leader", "GET /follower"}
+    assert cloud_map.discover(uris["GET /"]) == sorted(cloud_map.tasks)
+    assert cloud_map.discover(uris["GET /leader"]) == [task_id(1)]
+    assert cloud_map.discover(uris["GET /follower"]) == [task_id(2), task_id(3)]
+
+
+def test_ecs_attributes_survive_every_update(cloud_map: CloudMap) -> None:
+    electors = [cloud_map.ecs_starts(n) for n in (1, 2)]
+    for elector in electors:
+        elector.run_round()
+    electors[0].step_down()
+    for n, (task, attrs) in enumerate(sorted(cloud_map.attributes().items()), start=1):
+        expected = {k: v for k, v in ecs_attributes(task, n).items() if k != "AWS_INIT_HEALTH_STATUS"}
+        assert expected.items() <= attrs.items()
+
+
+def test_failover_elects_exactly_one_new_leader(cloud_map: CloudMap) -> None:
+    electors = {n: cloud_map.ecs_starts(n) for n in (1, 2, 3)}
+    for elector in electors.values():
+        elector.run_round()
+    cloud_map.ecs_stops(task_id(1))
+    survivors = [electors[2], electors[3]]
+    rounds = run_rounds_until_stable(survivors)
+    assert cloud_map.leaders() == [task_id(2)]
+    assert rounds == 1  # one round per survivor converges
+
+
+def test_scale_out_does_not_move_leadership(cloud_map: CloudMap) -> None:
+    electors = [cloud_map.ecs_starts(n) for n in (5, 6)]
+    for elector in electors:
+        elector.run_round()
+    assert cloud_map.leaders() == [task_id(5)]
+    electors += [cloud_map.ecs_starts(n) for n in (1, 2)]  # smaller ids arrive
+    for elector in electors:
+        elector.run_round()
+    assert cloud_map.leaders() == [task_id(5)]
+    assert [e.role for e in electors] == ["leader", "follower", "follower", "follower"]
+
+
+def test_two_claimants_converge_to_one(cloud_map: CloudMap) -> None:
+    electors = [cloud_map.ecs_starts(n) for n in (4, 7)]
+    for task in (task_id(4), task_id(7)):  # e.g. two tasks that decided during a partition
+        attrs = {**cloud_map.attributes()[task], "leader": "true"}
+        cloud_map.client.register_instance(ServiceId=cloud_map.service_id, InstanceId=task, Attributes=attrs)
+    assert cloud_map.leaders() == [task_id(4), task_id(7)]
+    for elector in electors:
+        elector.run_round()
+    assert cloud_map.leaders() == [task_id(4)]
+
+
+def test_an_unhealthy_task_writes_nothing(cloud_map: CloudMap) -> None:
+    elector = cloud_map.ecs_starts(1)
+    cloud_map.client.update_instance_custom_health_status(
+        ServiceId=cloud_map.service_id, InstanceId=task_id(1), Status="UNHEALTHY"
+    )
+    assert elector.run_round() == "unknown"
+    assert "leader" not in cloud_map.attributes()[task_id(1)]
+
+
+def test_stepping_down_leaves_leadership_and_traffic(cloud_map: CloudMap) -> None:
+    electors = [cloud_map.ecs_starts(n) for n in (1, 2)]
+    for elector in electors:
+        elector.run_round()
+    electors[0].step_down()
+    attrs = cloud_map.attributes()[task_id(1)]
+    assert (attrs["leader"], attrs["AWS_INIT_HEALTH_STATUS"]) == ("false", "UNHEALTHY")
+    assert electors[0].run_round() == "follower"  # no round writes after stepping down
+    assert cloud_map.attributes()[task_id(1)]["leader"] == "false"
+
+
+def test_stepping_down_after_ecs_deregistered_the_task_is_harmless(cloud_map: CloudMap) -> None:
+    elector = cloud_map.ecs_starts(1)
+    elector.run_round()
+    cloud_map.ecs_stops(task_id(1))
+    elector.step_down()
+    assert cloud_map.attributes() == {}  # no zombie registration
+
+
+class FlakyClient:
+    """The real (moto) client, except that the first DiscoverInstances call fails."""
+
+    def __init__(self, client: Any):
+        self._client = client
+        self.failures_left = 1
+        self.exceptions = client.exceptions
+
+    def discover_instances(self, **kwargs: Any) -> Any:
+        if self.failures_left:
+            self.failures_left -= 1
+            raise self._client.exceptions.RequestLimitExceeded(
+                {"Error": {"Code": "RequestLimitExceeded", "Message": "slow down"}}, "DiscoverInstances"
+            )
+        return self._client.discover_instances(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+def test_a_cloud_map_error_costs_one_round_not_the_loop(cloud_map: CloudMap) -> None:
+    cloud_map.ecs_starts(1)
+    flaky = FlakyClient(cloud_map.client)
+    elector = cloud_map.elector(task_id(1), client=flaky)
+    elector.interval = 0.01
+    elected = threading.Event()
+    original = elector.run_round
+
+    def watched() -> Any:
+        role = original()
+        if role == "leader":
+            elected.set()
+        return role
+
+    elector.run_round = watched  # type: ignore[method-assign]
+    elector.start()
+    try:
+        assert elected.wait(10), "the loop never recovered from the failed round"
+    finally:
+        elector.stop()
+    assert flaky.failures_left == 0
+    assert cloud_map.leaders() == [task_id(1)]
+
+
+class Operations:
+    """A client whose RegisterInstance operation reports the given statuses in turn."""
+
+    def __init__(self, statuses: list[str]):
+        self.statuses = statuses
+
+    def get_instance(self, **_: Any) -> Any:
+        return {"Instance": {"Attributes": {"AWS_INSTANCE_IPV4": "10.0.0.1"}}}
+
+    def register_instance(self, **_: Any) -> Any:
+        return {"OperationId": "op-1"}
+
+    def get_operation(self, **_: Any) -> Any:
+        status = self.statuses.pop(0)
+        return {"Operation": {"Status": status, "ErrorMessage": "route 53 said no"}}
+
+
+def test_registration_is_polled_with_backoff_until_it_succeeds() -> None:
+    slept: list[float] = []
+    elector = Elector(
+        Operations(["SUBMITTED", "PENDING", "PENDING", "SUCCESS"]),
+        namespace=NAMESPACE,
+        service_name=SERVICE,
+        service_id="srv-1",
+        instance_id=task_id(1),
+        sleep=slept.append,
+    )
+    elector._write("true", health="HEALTHY")
+    assert slept == [0.25, 0.5, 1.0]
+
+
+def test_a_failed_registration_is_an_error() -> None:
+    elector = Elector(
+        Operations(["PENDING", "FAIL"]),
+        namespace=NAMESPACE,
+        service_name=SERVICE,
+        service_id="srv-1",
+        instance_id=task_id(1),
+        sleep=lambda _: None,
+    )
+    with pytest.raises(ElectionError, match="route 53 said no"):
+        elector._write("true", health="HEALTHY")
