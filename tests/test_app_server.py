@@ -12,7 +12,7 @@ import sys
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -90,6 +90,23 @@ def test_head_has_no_body() -> None:
             assert response.read() == b""
 
 
+def answering(payload: bytes, before: Callable[[], object]) -> type[BaseHTTPRequestHandler]:
+    """An upstream handler that runs `before` (to hold the request) and then answers `payload`."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            before()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    return Handler
+
+
 @contextmanager
 def upstream(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -106,21 +123,8 @@ def test_requests_are_served_concurrently() -> None:
     """Each request to / waits in the upstream until all of them are there: only a concurrent server passes."""
     parties = 8
     barrier = threading.Barrier(parties, timeout=WAIT)
-
-    class Gathering(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            barrier.wait()
-            payload = b'{"ok": true}'
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
     with (
-        upstream(Gathering) as url,
+        upstream(answering(b'{"ok": true}', before=barrier.wait)) as url,
         running(AppState(identity=ME, service="app", upstream_url=url)) as server,
         ThreadPoolExecutor(parties) as pool,
     ):
@@ -238,21 +242,12 @@ def wait_until(condition: Any, what: str) -> None:
 def test_sigterm_drains_finishes_in_flight_requests_and_exits_cleanly() -> None:
     reached, release = threading.Event(), threading.Event()
 
-    class Slow(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            reached.set()
-            release.wait(WAIT)
-            payload = b'{"slow": true}'
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, *args: Any) -> None:
-            pass
+    def hold() -> None:
+        reached.set()
+        release.wait(WAIT)
 
     port = free_port()
-    with upstream(Slow) as url:
+    with upstream(answering(b'{"slow": true}', before=hold)) as url:
         env = {
             **os.environ,
             "PYTHONPATH": str(ROOT / "app"),
