@@ -62,9 +62,12 @@ class Discovery(pulumi.ComponentResource):
                     ],
                     routing_policy="MULTIVALUE",
                 ),
-                # §2: ECS pushes container health here. Cloud Map cannot add this to an existing service,
-                # so the provider replaces the service if it ever changes.
-                health_check_custom_config=aws.servicediscovery.ServiceHealthCheckCustomConfigArgs(),
+                # §2: ECS pushes container health here. The threshold is deprecated (AWS always uses 1) but
+                # must be sent: without it the provider creates no custom health config at all and shows a
+                # diff on every run (hashicorp/terraform-provider-aws#44285). Expect its deprecation warning.
+                health_check_custom_config=aws.servicediscovery.ServiceHealthCheckCustomConfigArgs(
+                    failure_threshold=1
+                ),
                 # ECS deregisters tasks on its own; this only keeps `pulumi destroy` from failing on stragglers.
                 force_destroy=True,
                 tags={**args.tags, "mapgate:service": svc_name},

@@ -30,7 +30,8 @@ def test_multivalue_routing_and_custom_health_on_every_service(any_run: StackRun
     for service in services:
         assert service.inputs["dnsConfig"]["routingPolicy"] == "MULTIVALUE"
         assert service.inputs["dnsConfig"]["namespaceId"] == "discovery-namespace-id"
-        assert "healthCheckCustomConfig" in service.inputs  # ECS pushes container health to Cloud Map
+        # ECS pushes container health to Cloud Map; the (deprecated) threshold keeps the block from being dropped
+        assert service.inputs["healthCheckCustomConfig"] == {"failureThreshold": 1}
         assert "healthCheckConfig" not in service.inputs  # Route 53 checks don't work in private namespaces
         assert service.inputs["forceDestroy"] is True
 
