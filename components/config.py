@@ -337,6 +337,7 @@ def _check_environment(value: dict[str, str]) -> dict[str, str]:
 
 
 RecordType = Literal["A", "SRV"]
+Architecture = Literal["arm64", "x86_64"]
 
 
 class ServiceConfig(_Model):
@@ -346,7 +347,7 @@ class ServiceConfig(_Model):
     port: Annotated[int, _int_range(1, 65535)]
     cpu: Annotated[int, _one_of(FARGATE_MEMORY_BY_CPU, "cpu (units)")] = 256
     memory: int = 512
-    architecture: Literal["arm64", "x86_64"] = "arm64"  # §1: Spot runs ARM64 since 2024
+    architecture: Architecture = "arm64"  # §1: Spot runs ARM64 since 2024
     capacity: Literal["onDemand", "spot"] = "onDemand"
     desired_count: Annotated[int, _int_range(0, 1000)] = 2  # §3: 1,000 tasks with service discovery
     records: list[RecordType] = Field(default=["A"])

@@ -22,7 +22,8 @@ class IngressRule:
     port: int
 
 
-VPC_LINK = "vpc-link"
+# Service names are DNS labels, which never contain "_": names built with it cannot collide with a service's.
+VPC_LINK = "vpc_link"
 
 
 def plan_ingress(services: Mapping[str, ServiceConfig], routed: set[str]) -> list[IngressRule]:
@@ -70,7 +71,7 @@ class Firewall(pulumi.ComponentResource):
                 opts=child,
             )
             aws.vpc.SecurityGroupEgressRule(
-                f"{name}-{svc_name}-egress",
+                f"{name}-{svc_name}_egress",
                 security_group_id=groups[svc_name].id,
                 description="tasks pull images and call AWS APIs",
                 ip_protocol="-1",
@@ -90,7 +91,7 @@ class Firewall(pulumi.ComponentResource):
             for svc_name in sorted(args.routed):
                 port = args.services[svc_name].port
                 aws.vpc.SecurityGroupEgressRule(
-                    f"{name}-{VPC_LINK}-to-{svc_name}",
+                    f"{name}-{VPC_LINK}_to_{svc_name}",
                     security_group_id=vpc_link_group.id,
                     description=f"VPC link to {svc_name}",
                     ip_protocol="tcp",
@@ -103,7 +104,7 @@ class Firewall(pulumi.ComponentResource):
         sources = {**groups, **({VPC_LINK: vpc_link_group} if vpc_link_group else {})}
         for rule in plan_ingress(args.services, set(args.routed)):
             aws.vpc.SecurityGroupIngressRule(
-                f"{name}-{rule.target}-from-{rule.source}",
+                f"{name}-{rule.target}_from_{rule.source}",
                 security_group_id=groups[rule.target].id,
                 description=f"{rule.source} calls {rule.target}",
                 ip_protocol="tcp",

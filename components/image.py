@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_awsx as awsx
+
+from components.config import Architecture
 
 KEEP_IMAGES = 10
 
@@ -34,7 +35,7 @@ def lifecycle_policy(keep: int = KEEP_IMAGES) -> str:
 @dataclass(frozen=True)
 class ImageRepositoryArgs:
     context: str
-    architecture: Literal["arm64", "x86_64"]
+    architecture: Architecture
     tags: Mapping[str, str]
 
 

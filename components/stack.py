@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -9,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.cluster import Cluster, ClusterArgs
-from components.config import ELECTION_ATTRIBUTE, PROJECT, ImageBuild, StackConfig
+from components.config import ELECTION_ATTRIBUTE, PROJECT, Architecture, ImageBuild, StackConfig
 from components.discovery import Discovery, DiscoveryArgs
 from components.fargate_service import AwsContext, ElectionWiring, FargateService, FargateServiceArgs
 from components.firewall import Firewall, FirewallArgs
@@ -52,8 +53,18 @@ def platform_environment(service: str, port: int, namespace: str) -> dict[str, s
     return {"MAPGATE_SERVICE": service, "MAPGATE_NAMESPACE": namespace, "MAPGATE_PORT": str(port)}
 
 
-def _image_name(build: ImageBuild, architecture: str) -> str:
-    return f"image-{re.sub(r'[^a-z0-9]+', '-', build.build.lower()).strip('-')}-{architecture}"
+def image_names(cfg: StackConfig) -> dict[tuple[str, Architecture], str]:
+    """One image per (build directory, architecture), named readably; a short hash only if two names clash."""
+    keys = sorted(
+        {(svc.image.build, svc.architecture) for svc in cfg.services.values() if isinstance(svc.image, ImageBuild)}
+    )
+    names: dict[tuple[str, Architecture], str] = {}
+    for directory, architecture in keys:
+        name = f"image-{re.sub(r'[^a-z0-9]+', '-', directory.lower()).strip('-')}-{architecture}"
+        if name in names.values():
+            name += "-" + hashlib.sha1(directory.encode()).hexdigest()[:6]
+        names[(directory, architecture)] = name
+    return names
 
 
 def build(cfg: StackConfig, stack: str) -> StackOutputs:
@@ -75,22 +86,17 @@ def build(cfg: StackConfig, stack: str) -> StackOutputs:
         ClusterArgs(cluster_name=f"{PROJECT}-{stack}", container_insights=cfg.container_insights, tags=tags),
     )
 
-    images: dict[str, ImageRepository] = {}
-    for svc in cfg.services.values():
-        if isinstance(svc.image, ImageBuild):
-            image_name = _image_name(svc.image, svc.architecture)
-            if image_name not in images:
-                images[image_name] = ImageRepository(
-                    image_name,
-                    ImageRepositoryArgs(context=svc.image.build, architecture=svc.architecture, tags=tags),
-                )
+    images = {
+        (directory, architecture): ImageRepository(
+            image_name, ImageRepositoryArgs(context=directory, architecture=architecture, tags=tags)
+        )
+        for (directory, architecture), image_name in image_names(cfg).items()
+    }
 
     for name in sorted(cfg.services):
         svc = cfg.services[name]
         image = (
-            images[_image_name(svc.image, svc.architecture)].image_uri
-            if isinstance(svc.image, ImageBuild)
-            else svc.image
+            images[(svc.image.build, svc.architecture)].image_uri if isinstance(svc.image, ImageBuild) else svc.image
         )
         FargateService(
             name,

@@ -88,3 +88,21 @@ def test_no_routes_means_no_vpc_link_group() -> None:
     assert run.of_type("aws:apigatewayv2/vpcLink:VpcLink") == []
     assert run.outputs["apiUrl"] is None
     assert run.outputs["routeUrls"] == {}
+
+
+def test_a_service_may_be_named_like_the_vpc_link() -> None:
+    config = changed("dev", ["services", "vpc-link"], changed("dev", ["x"], 1)["services"]["worker"])
+    config["services"]["vpc-link"]["allowFrom"] = ["app"]
+    run = run_stack(with_prefix(config))
+    names = [r.name for r in run.of_type(SG)]
+    assert sorted(names) == ["firewall-app", "firewall-vpc-link", "firewall-vpc_link", "firewall-worker"]
+
+
+def test_rule_names_are_unambiguous_for_names_with_from() -> None:
+    config = changed("dev", ["services", "a"], changed("dev", ["x"], 1)["services"]["worker"])
+    config["services"]["a-from-b"] = dict(config["services"]["a"], allowFrom=["c"])
+    config["services"]["c"] = dict(config["services"]["a"], allowFrom=[])
+    config["services"]["a"]["allowFrom"] = ["b-from-c"]
+    config["services"]["b-from-c"] = dict(config["services"]["c"])
+    names = [r.name for r in run_stack(with_prefix(config)).of_type(INGRESS)]
+    assert len(names) == len(set(names))

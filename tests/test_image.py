@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
-from harness import StackRun, changed, run_stack, with_prefix
+from harness import ROOT, StackRun, changed, run_stack, with_prefix
+
+from components.config import ImageBuild
 
 REPO = "aws:ecr/repository:Repository"
 IMAGE = "awsx:ecr:Image"
@@ -52,3 +54,25 @@ def test_an_image_reference_builds_nothing() -> None:
     assert run.of_type(REPO) == []
     (container,) = json.loads(run.inputs("aws:ecs/taskDefinition:TaskDefinition", "app-task")["containerDefinitions"])
     assert container["image"] == "public.ecr.aws/nginx/nginx:1.27"
+
+
+def test_build_directories_with_the_same_slug_get_distinct_images() -> None:
+    from mapgate_cli.offline import as_engine_config
+
+    from components.config import parse_config
+    from components.stack import image_names
+
+    config = changed("dev", ["services", "worker", "image"], {"build": "app"})
+    cfg = parse_config(as_engine_config(config), project_dir=ROOT)
+    assert image_names(cfg) == {("app", "arm64"): "image-app-arm64"}
+    twins = cfg.model_copy(
+        update={
+            "services": {
+                "one": cfg.services["app"].model_copy(update={"image": ImageBuild.model_construct(build="a/b")}),
+                "two": cfg.services["app"].model_copy(update={"image": ImageBuild.model_construct(build="a-b")}),
+            }
+        }
+    )
+    names = image_names(twins)
+    assert len(set(names.values())) == 2
+    assert names[("a-b", "arm64")] == "image-a-b-arm64"
