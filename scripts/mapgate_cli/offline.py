@@ -1,0 +1,243 @@
+"""Run the real program (`__main__.py`) under Pulumi's mock runtime: no CLI, no credentials, no network.
+
+Used by `mapgate plan` and by the test suite. Every registration is recorded with its inputs and parent;
+with preview=False every output resolves, so callers inspect plain data after the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import runpy
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import settings as runtime_settings
+from pulumi.runtime.mocks import MockMonitor
+
+from components.config import PROJECT, VPC_LINK_ZONE_IDS
+
+ACCOUNT = "123456789012"
+
+
+class ImmediateExecutor(ThreadPoolExecutor):
+    """Runs mock calls inline: no worker threads, so no cross-loop races between runs (pulumi/pulumi#7663)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as error:
+            future.set_exception(error)
+        return future
+
+
+def assumed_zones(region: str, count: int = 6) -> dict[str, str]:
+    """Offline there is no account to ask: assume `<region>a…` map to zone IDs that host VPC link v2."""
+    supported = sorted(VPC_LINK_ZONE_IDS.get(region, ()))
+    ids = supported or [f"{region}-az{i + 1}" for i in range(count)]
+    return {f"{region}{chr(ord('a') + i)}": zone_id for i, zone_id in enumerate(ids[:count])}
+
+
+@dataclass
+class OfflineMocks(pulumi.runtime.Mocks):
+    """Answers every resource with typed, camelCase outputs AWS would compute, and the invokes the program makes."""
+
+    region: str = "us-east-1"
+    zones: Mapping[str, str] = field(default_factory=dict)
+    resources: list[pulumi.runtime.MockResourceArgs] = field(default_factory=list)
+    calls: list[pulumi.runtime.MockCallArgs] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.zones:
+            self.zones = assumed_zones(self.region)
+
+    def _arn(self, service: str, resource: str) -> str:
+        return f"arn:aws:{service}:{self.region}:{ACCOUNT}:{resource}"
+
+    def _computed(self, args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+        name, inputs = args.name, args.inputs
+        match args.typ:
+            case "awsx:ec2:Vpc":  # remote component: only typed outputs, never its inputs echoed back
+                zones = inputs["availabilityZoneNames"]
+                return {
+                    "vpcId": "vpc-0123456789abcdef0",
+                    "publicSubnetIds": [f"subnet-public-{i}" for i, _ in enumerate(zones)],
+                    "privateSubnetIds": [f"subnet-private-{i}" for i, _ in enumerate(zones)],
+                }
+            case "awsx:ecr:Image":
+                return {"imageUri": f"{inputs['repositoryUrl']}@sha256:{'0' * 64}"}
+            case "aws:ec2/securityGroup:SecurityGroup":
+                return {"arn": self._arn("ec2", f"security-group/sg-{name}")}
+            case "aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace":
+                return {"arn": self._arn("servicediscovery", f"namespace/ns-{name}"), "hostedZone": "Z0123456789"}
+            case "aws:servicediscovery/service:Service":
+                return {"arn": self._arn("servicediscovery", f"service/srv-{inputs['name']}")}
+            case "aws:ecs/cluster:Cluster":
+                return {"arn": self._arn("ecs", f"cluster/{inputs['name']}")}
+            case "aws:ecs/taskDefinition:TaskDefinition":
+                return {"arn": self._arn("ecs", f"task-definition/{inputs['family']}:1"), "revision": 1}
+            case "aws:ecs/service:Service":
+                return {"name": f"{name}-1a2b3c4"}
+            case "aws:iam/role:Role":
+                return {"arn": f"arn:aws:iam::{ACCOUNT}:role/{name}", "name": name}
+            case "aws:cloudwatch/logGroup:LogGroup":
+                return {"arn": self._arn("logs", f"log-group:{inputs['name']}")}
+            case "aws:ecr/repository:Repository":
+                return {"name": name, "repositoryUrl": f"{ACCOUNT}.dkr.ecr.{self.region}.amazonaws.com/{name}"}
+            case "aws:apigatewayv2/api:Api":
+                return {"apiEndpoint": f"https://{name}.execute-api.{self.region}.amazonaws.com"}
+        return {}
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.resources.append(args)
+        remote = args.typ.startswith("awsx:")
+        state = self._computed(args) if remote else {**args.inputs, **self._computed(args)}
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        self.calls.append(args)
+        return self._answer(args.token), []  # the SDK iterates this despite its Optional hint
+
+    def _answer(self, token: str) -> dict[str, Any]:
+        match token:
+            case "aws:index/getRegion:getRegion":
+                return {"region": self.region, "name": self.region, "id": self.region}
+            case "aws:index/getCallerIdentity:getCallerIdentity":
+                return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/offline", "userId": "AIDOFFLINE"}
+            case "aws:index/getPartition:getPartition":
+                return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
+            case "aws:index/getAvailabilityZones:getAvailabilityZones":
+                return {"names": list(self.zones), "zoneIds": list(self.zones.values()), "id": self.region}
+        raise NotImplementedError(f"the program made an invoke the offline runtime does not answer: {token}")
+
+
+@dataclass(frozen=True)
+class Registration:
+    urn: str
+    typ: str
+    name: str
+    parent: str
+
+
+class RecordingMonitor(MockMonitor):
+    """Also records each resource's parent and which components called register_outputs."""
+
+    def __init__(self, mocks: OfflineMocks):
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+        self.outputs_registered: set[str] = set()
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self.registrations.append(Registration(response.urn, request.type, request.name, request.parent))
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        self.outputs_registered.add(request.urn)
+        return super().RegisterResourceOutputs(request)
+
+
+@dataclass
+class StackRun:
+    """What one program run registered, plus its resolved stack outputs."""
+
+    resources: list[pulumi.runtime.MockResourceArgs]
+    outputs: dict[str, Any]
+    calls: list[pulumi.runtime.MockCallArgs]
+    registrations: list[Registration]
+    outputs_registered: set[str]
+
+    def of_type(self, typ: str) -> list[pulumi.runtime.MockResourceArgs]:
+        return [r for r in self.resources if r.typ == typ]
+
+    def one(self, typ: str, name: str) -> pulumi.runtime.MockResourceArgs:
+        found = [r for r in self.of_type(typ) if r.name == name]
+        if len(found) != 1:
+            raise LookupError(f"expected one {typ} named {name}, found {[r.name for r in self.of_type(typ)]}")
+        return found[0]
+
+    def inputs(self, typ: str, name: str) -> dict[str, Any]:
+        return dict(self.one(typ, name).inputs)
+
+
+def load_stack_file(project_dir: Path, stack: str) -> dict[str, Any]:
+    """The `config:` block of Pulumi.<stack>.yaml, as YAML values."""
+    path = project_dir / f"Pulumi.{stack}.yaml"
+    document = yaml.safe_load(path.read_text()) or {}
+    return dict(document.get("config") or {})
+
+
+def as_engine_config(config: Mapping[str, Any]) -> dict[str, str]:
+    """Encode config as the Pulumi CLI hands it to the program: strings, objects as JSON."""
+    return {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()}
+
+
+@contextmanager
+def _engine_environment(config: Mapping[str, Any]) -> Iterator[None]:
+    saved = os.environ.get("PULUMI_CONFIG")
+    os.environ["PULUMI_CONFIG"] = json.dumps(as_engine_config(config))
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("PULUMI_CONFIG", None)
+        else:
+            os.environ["PULUMI_CONFIG"] = saved
+
+
+def run_program(
+    project_dir: Path,
+    config: Mapping[str, Any],
+    stack: str,
+    mocks: OfflineMocks | None = None,
+    *,
+    preview: bool = False,
+) -> StackRun:
+    """Run `<project_dir>/__main__.py` as `pulumi up` (or `preview`) would, with `config` as the stack config.
+
+    With preview=False every output resolves, and the run fails unless the stack outputs did.
+    """
+    mocks = mocks or OfflineMocks(region=str(config.get("aws:region", "us-east-1")))
+    monitor = RecordingMonitor(mocks)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    loop.set_default_executor(ImmediateExecutor())
+    saved_settings = runtime_settings.SETTINGS
+    if str(project_dir) not in sys.path:
+        sys.path.insert(0, str(project_dir))
+    try:
+        with _engine_environment(config):
+            pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
+            outputs: dict[str, Any] = {}
+
+            @pulumi.runtime.test
+            def program() -> pulumi.Output[Any]:
+                runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")
+                root = runtime_settings.get_root_resource()
+                exported = getattr(root, "outputs", {}) if root is not None else {}
+                return pulumi.Output.from_input(dict(exported)).apply(outputs.update)
+
+            program()
+            if not outputs and not preview:
+                raise RuntimeError("the program's stack outputs never resolved")
+            return StackRun(
+                resources=list(mocks.resources),
+                outputs=outputs,
+                calls=list(mocks.calls),
+                registrations=list(monitor.registrations),
+                outputs_registered=set(monitor.outputs_registered),
+            )
+    finally:
+        runtime_settings.SETTINGS = saved_settings
+        asyncio.set_event_loop(None)
+        loop.close()
