@@ -65,9 +65,7 @@ class Discovery(pulumi.ComponentResource):
                 # §2: ECS pushes container health here. The threshold is deprecated (AWS always uses 1) but
                 # must be sent: without it the provider creates no custom health config at all and shows a
                 # diff on every run (hashicorp/terraform-provider-aws#44285). Expect its deprecation warning.
-                health_check_custom_config=aws.servicediscovery.ServiceHealthCheckCustomConfigArgs(
-                    failure_threshold=1
-                ),
+                health_check_custom_config=aws.servicediscovery.ServiceHealthCheckCustomConfigArgs(failure_threshold=1),
                 # ECS deregisters tasks on its own; this only keeps `pulumi destroy` from failing on stragglers.
                 force_destroy=True,
                 tags={**args.tags, "mapgate:service": svc_name},

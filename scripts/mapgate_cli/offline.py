@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import runpy
 import sys
-from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,18 +27,6 @@ from pulumi.runtime.mocks import MockMonitor
 from components.config import PROJECT, VPC_LINK_ZONE_IDS
 
 ACCOUNT = "123456789012"
-
-
-class ImmediateExecutor(ThreadPoolExecutor):
-    """Runs mock calls inline: no worker threads, so no cross-loop races between runs (pulumi/pulumi#7663)."""
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        future: Future[Any] = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as error:
-            future.set_exception(error)
-        return future
 
 
 def assumed_zones(region: str, count: int = 6) -> dict[str, str]:
@@ -147,15 +136,26 @@ class RecordingMonitor(MockMonitor):
         return super().RegisterResourceOutputs(request)
 
 
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage() not in self.messages:
+            self.messages.append(record.getMessage())
+
+
 @dataclass
 class StackRun:
-    """What one program run registered, plus its resolved stack outputs."""
+    """What one program run registered, plus its resolved stack outputs and the engine warnings it logged."""
 
     resources: list[pulumi.runtime.MockResourceArgs]
     outputs: dict[str, Any]
     calls: list[pulumi.runtime.MockCallArgs]
     registrations: list[Registration]
     outputs_registered: set[str]
+    warnings: list[str] = field(default_factory=list)
 
     def of_type(self, typ: str) -> list[pulumi.runtime.MockResourceArgs]:
         return [r for r in self.resources if r.typ == typ]
@@ -209,15 +209,24 @@ def run_program(
     """
     mocks = mocks or OfflineMocks(region=str(config.get("aws:region", "us-east-1")))
     monitor = RecordingMonitor(mocks)
+    # Engine log messages (pulumi.log.warn) are collected for the caller instead of going to stderr.
+    warnings = _Collect()
+    logger = logging.getLogger(f"mapgate.offline.{id(monitor)}")
+    logger.propagate = False
+    logger.addHandler(warnings)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    loop.set_default_executor(ImmediateExecutor())
+    # A small real pool. Running mock calls inline (as Pulumi's own SDK tests do) nests one event-loop pump per
+    # resource and hit Python's recursion limit at about 50 services (~650 resources).
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=4))
     saved_settings = runtime_settings.SETTINGS
     if str(project_dir) not in sys.path:
         sys.path.insert(0, str(project_dir))
     try:
         with _engine_environment(config):
-            pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
+            pulumi.runtime.set_mocks(
+                mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor, logger=logger
+            )
             outputs: dict[str, Any] = {}
 
             @pulumi.runtime.test
@@ -236,8 +245,10 @@ def run_program(
                 calls=list(mocks.calls),
                 registrations=list(monitor.registrations),
                 outputs_registered=set(monitor.outputs_registered),
+                warnings=list(warnings.messages),
             )
     finally:
+        logger.removeHandler(warnings)
         runtime_settings.SETTINGS = saved_settings
         asyncio.set_event_loop(None)
         loop.close()
