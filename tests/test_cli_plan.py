@@ -196,3 +196,13 @@ def test_topology_reads_routes_filters_and_peers(dev_plan: Plan, tmp_path: Path)
         ("worker", 2, "A", False),
     ]
     assert png(topo, tmp_path / "x.png").stat().st_size > 10_000
+
+
+def test_readme_shows_the_current_dev_picture(dev_plan: Plan) -> None:
+    """Regenerate with `mapgate plan -s dev --out docs` and paste docs' Mermaid into the README."""
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("```mermaid\n", 1)[1].split("```", 1)[0]
+    assert block == mermaid(topology(dev_plan.checked()[0], "dev"))
+    assert "](docs/architecture-dev.png)" in readme
+    with Image.open(ROOT / "docs" / "architecture-dev.png") as image:
+        image.verify()
