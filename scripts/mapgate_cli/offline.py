@@ -220,6 +220,9 @@ def run_program(
     # resource and hit Python's recursion limit at about 50 services (~650 resources).
     loop.set_default_executor(ThreadPoolExecutor(max_workers=4))
     saved_settings = runtime_settings.SETTINGS
+    # set_mocks only creates a root stack when none exists; a root left by an earlier run would parent this
+    # run's components under the other stack's URN.
+    saved_root = runtime_settings.ROOT.set(None)
     if str(project_dir) not in sys.path:
         sys.path.insert(0, str(project_dir))
     try:
@@ -250,5 +253,6 @@ def run_program(
     finally:
         logger.removeHandler(warnings)
         runtime_settings.SETTINGS = saved_settings
+        runtime_settings.ROOT.reset(saved_root)
         asyncio.set_event_loop(None)
         loop.close()
