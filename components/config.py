@@ -336,6 +336,21 @@ def _check_environment(value: dict[str, str]) -> dict[str, str]:
     return value
 
 
+class Autoscaling(_Model):
+    """Target tracking on average CPU (and optionally memory) between `min` and `max` tasks."""
+
+    min: Annotated[int, _int_range(0, 1000)]
+    max: Annotated[int, _int_range(1, 1000)]  # §3: 1,000 tasks per service with service discovery
+    cpu_target: Annotated[int, _int_range(10, 90)] | None = 70
+    memory_target: Annotated[int, _int_range(10, 90)] | None = None
+
+    @model_validator(mode="after")
+    def _a_target(self) -> Autoscaling:
+        if self.cpu_target is None and self.memory_target is None:
+            raise _fail("autoscaling", "needs cpuTarget or memoryTarget (percent of the task's reservation)")
+        return self
+
+
 RecordType = Literal["A", "SRV"]
 Architecture = Literal["arm64", "x86_64"]
 
@@ -356,6 +371,9 @@ class ServiceConfig(_Model):
     environment: dict[str, ScalarString] = Field(default_factory=dict)
     allow_from: list[str] = Field(default_factory=list)
     leader_election: bool = False
+    autoscaling: Autoscaling | None = None
+    # ECS.5: the container gets a read-only root filesystem and a writable /tmp; only for images that allow it.
+    read_only_root_filesystem: bool = False
 
     @field_validator("image", mode="before")
     @classmethod
@@ -475,11 +493,35 @@ class RouteConfig(_Model):
         return value
 
 
+_SNS_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
+
+
+def _check_topic_arn(value: str) -> str:
+    if not _SNS_TOPIC_ARN.match(value):
+        raise _fail("topic_arn", "must be an SNS topic ARN such as arn:aws:sns:us-east-1:123456789012:alerts")
+    return value
+
+
+class ErrorAlarm(_Model):
+    """A CloudWatch alarm on the share of 5xx answers: what users see when no healthy task matches a route."""
+
+    threshold_percent: Annotated[float, BeforeValidator(lambda v: float(v) if type(v) is int else v)] = 5.0
+    topic_arn: Annotated[str, AfterValidator(_check_topic_arn)] | None = None
+
+    @field_validator("threshold_percent")
+    @classmethod
+    def _percent(cls, value: float) -> float:
+        if not 0 < value <= 100:
+            raise _fail("out_of_range", "must be more than 0 and at most 100 (percent of requests)")
+        return value
+
+
 class ApiConfig(_Model):
     routes: dict[RouteKey, RouteConfig] = Field(default_factory=dict)
     throttling: Throttling = Field(default_factory=Throttling)
     timeout_ms: Annotated[int, _int_range(50, 30_000)] = 29_000  # §4: 30 s is a hard maximum
     access_log_retention_days: Annotated[int, _one_of(LOG_RETENTION_DAYS, "retention (days)")] = 30
+    error_alarm: ErrorAlarm = Field(default_factory=ErrorAlarm)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -514,6 +556,8 @@ class StackConfig(_Model):
     api: ApiConfig = Field(default_factory=ApiConfig)
     log_retention_days: Annotated[int, _one_of(LOG_RETENTION_DAYS, "retention (days)")] = 14
     container_insights: bool = False
+    # Stricter rules for stacks that serve users: routed services keep at least 2 tasks.
+    production: bool = False
 
     @model_validator(mode="wrap")
     @classmethod
@@ -575,6 +619,19 @@ def cross_reference_problems(data: Any) -> list[InitErrorDetails]:
                 )
             elif peer not in services:
                 problem(("services", name, "allowFrom", i), peer, "unknown_service", _unknown(peer, names))
+        desired = svc.get("desiredCount", 2)
+        scaling = svc.get("autoscaling")
+        if isinstance(scaling, dict) and isinstance(desired, int):
+            low, high = scaling.get("min"), scaling.get("max")
+            if isinstance(low, int) and isinstance(high, int) and low > high:
+                problem(("services", name, "autoscaling", "min"), low, "autoscaling", f"must be at most max ({high})")
+            elif isinstance(low, int) and isinstance(high, int) and not low <= desired <= high:
+                problem(
+                    ("services", name, "desiredCount"),
+                    desired,
+                    "autoscaling",
+                    f"must be within autoscaling min..max ({low}..{high})",
+                )
         if svc.get("leaderElection") is True and "SRV" not in records(svc):
             # The election rewrites its own Cloud Map instance, which must carry AWS_INSTANCE_PORT.
             problem(
@@ -587,6 +644,7 @@ def cross_reference_problems(data: Any) -> list[InitErrorDetails]:
     raw_api = data.get("api")
     api: dict[str, Any] = raw_api if isinstance(raw_api, dict) else {}
     routes: dict[str, Any] = api["routes"] if isinstance(api.get("routes"), dict) else {}
+    checked_for_production: set[str] = set()
     for key, route in routes.items():
         if not isinstance(route, dict) or not isinstance(route.get("service"), str):
             continue
@@ -604,6 +662,16 @@ def cross_reference_problems(data: Any) -> list[InitErrorDetails]:
                 "route_needs_srv",
                 f"API routes need a port from Cloud Map: add SRV to services.{service}.records",
             )
+        if data.get("production") is True and service not in checked_for_production:
+            checked_for_production.add(service)
+            # With one task, a deployment or a Spot interruption leaves the route with nothing healthy: 500/503.
+            desired = target.get("desiredCount", 2)
+            scaling = target.get("autoscaling")
+            why = f"a routed service needs at least 2 tasks in production (route {key})"
+            if isinstance(desired, int) and desired < 2:
+                problem(("services", service, "desiredCount"), desired, "production", why)
+            if isinstance(scaling, dict) and isinstance(scaling.get("min"), int) and scaling["min"] < 2:
+                problem(("services", service, "autoscaling", "min"), scaling["min"], "production", why)
         attributes = route.get("attributes")
         if (
             isinstance(attributes, dict)

@@ -13,6 +13,9 @@ import pulumi_aws as aws
 from components.config import ServiceConfig
 
 CAPACITY_PROVIDER = {"onDemand": "FARGATE", "spot": "FARGATE_SPOT"}
+SCALE_OUT_COOLDOWN_SECONDS = 60  # react to load within a minute
+SCALE_IN_COOLDOWN_SECONDS = 300  # shrink slowly: Cloud Map needs ~30 s to see a new task as healthy
+TMP_VOLUME = "tmp"
 CPU_ARCHITECTURE = {"arm64": "ARM64", "x86_64": "X86_64"}
 EXECUTION_POLICY = "policy/service-role/AmazonECSTaskExecutionRolePolicy"
 
@@ -23,6 +26,11 @@ def container_definition(
     """The single essential container, in the shape of ECS's RegisterTaskDefinition `ContainerDefinition`."""
     environment = {**svc.environment, **extra_environment}
     hc = svc.health_check
+    writable = (
+        {"mountPoints": [{"sourceVolume": TMP_VOLUME, "containerPath": "/tmp", "readOnly": False}]}
+        if svc.read_only_root_filesystem
+        else {}
+    )
     return {
         "name": name,
         "image": image,
@@ -36,6 +44,8 @@ def container_definition(
             "startPeriod": hc.start_period,
         },
         "environment": [{"name": key, "value": environment[key]} for key in sorted(environment)],
+        "readonlyRootFilesystem": svc.read_only_root_filesystem,
+        **writable,
         "logConfiguration": {
             "logDriver": "awslogs",
             "options": {"awslogs-group": log_group, "awslogs-region": region, "awslogs-stream-prefix": name},
@@ -121,6 +131,7 @@ class FargateServiceArgs:
     service: ServiceConfig
     image: pulumi.Input[str]
     cluster_arn: pulumi.Input[str]
+    cluster_name: pulumi.Input[str]
     subnet_ids: pulumi.Input[Sequence[str]]
     assign_public_ip: bool
     security_group_id: pulumi.Input[str]
@@ -225,6 +236,8 @@ class FargateService(pulumi.ComponentResource):
             execution_role_arn=execution_role.arn,
             task_role_arn=task_role.arn,
             container_definitions=definitions,
+            # Fargate task storage, so a read-only root filesystem still has a writable /tmp.
+            volumes=[aws.ecs.TaskDefinitionVolumeArgs(name=TMP_VOLUME)] if svc.read_only_root_filesystem else None,
             tags=dict(args.tags),
             # The log group must exist before a task writes to it.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group]),
@@ -260,12 +273,17 @@ class FargateService(pulumi.ComponentResource):
             deployment_maximum_percent=200,
             health_check_grace_period_seconds=svc.health_check.start_period,
             enable_execute_command=False,
+            # Keep tasks spread over the AZs after a zone recovers (availability, not only placement).
+            availability_zone_rebalancing="ENABLED",
             enable_ecs_managed_tags=True,
             propagate_tags="SERVICE",
             wait_for_steady_state=True,
             tags=dict(args.tags),
-            opts=child,
+            # With autoscaling, the scaler owns the task count; `pulumi up` must not reset it.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["desiredCount"] if svc.autoscaling else None),
         )
+        if svc.autoscaling is not None:
+            self._autoscale(name, svc, args.cluster_name, service.name)
 
         self.service_name = service.name
         self.task_definition_arn = task_definition.arn
@@ -277,3 +295,40 @@ class FargateService(pulumi.ComponentResource):
                 "taskRoleArn": self.task_role_arn,
             }
         )
+
+    def _autoscale(
+        self, name: str, svc: ServiceConfig, cluster_name: pulumi.Input[str], service_name: pulumi.Output[str]
+    ) -> None:
+        scaling = svc.autoscaling
+        assert scaling is not None
+        child = pulumi.ResourceOptions(parent=self)
+        target = aws.appautoscaling.Target(
+            f"{name}-scaling",
+            service_namespace="ecs",
+            scalable_dimension="ecs:service:DesiredCount",
+            resource_id=pulumi.Output.concat("service/", cluster_name, "/", service_name),
+            min_capacity=scaling.min,
+            max_capacity=scaling.max,
+            opts=child,
+        )
+        metrics = {"cpu": ("ECSServiceAverageCPUUtilization", scaling.cpu_target)}
+        metrics["memory"] = ("ECSServiceAverageMemoryUtilization", scaling.memory_target)
+        for suffix, (metric, value) in metrics.items():
+            if value is None:
+                continue
+            aws.appautoscaling.Policy(
+                f"{name}-scale-on-{suffix}",
+                policy_type="TargetTrackingScaling",
+                service_namespace=target.service_namespace,
+                scalable_dimension=target.scalable_dimension,
+                resource_id=target.resource_id,
+                target_tracking_scaling_policy_configuration=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs(
+                    predefined_metric_specification=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(
+                        predefined_metric_type=metric
+                    ),
+                    target_value=value,
+                    scale_out_cooldown=SCALE_OUT_COOLDOWN_SECONDS,
+                    scale_in_cooldown=SCALE_IN_COOLDOWN_SECONDS,
+                ),
+                opts=child,
+            )

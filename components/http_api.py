@@ -88,7 +88,8 @@ class HttpApi(pulumi.ComponentResource):
     (served at the URL root, so backends see the real path) with auto-deploy, throttling and JSON access
     logs; and per route an HTTP_PROXY / VPC_LINK / ANY `aws.apigatewayv2.Integration` (payload format 1.0)
     whose URI is the Cloud Map service ARN plus the route's attribute filter, and the `aws.apigatewayv2.Route`
-    that targets it.
+    that targets it; and an `aws.cloudwatch.MetricAlarm` on the share of 5xx answers (API Gateway answers 500/503
+    when a route matches no healthy instance), notifying an SNS topic when one is configured.
     """
 
     api_endpoint: pulumi.Output[str]
@@ -156,9 +157,54 @@ class HttpApi(pulumi.ComponentResource):
                 opts=child,
             )
 
+        self._error_alarm(name, args, api.id)
+
         self.api_endpoint = api.api_endpoint
         route_keys = sorted(args.api.routes)
         self.route_urls = api.api_endpoint.apply(
             lambda endpoint: {key: f"{endpoint}{route_path(key)}" for key in route_keys}
         )
         self.register_outputs({"apiEndpoint": self.api_endpoint, "routeUrls": self.route_urls})
+
+    def _error_alarm(self, name: str, args: HttpApiArgs, api_id: pulumi.Output[str]) -> None:
+        alarm = args.api.error_alarm
+        topics = [alarm.topic_arn] if alarm.topic_arn else []
+
+        def metric(query_id: str, metric_name: str) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
+            return aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                id=query_id,
+                return_data=False,
+                metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+                    namespace="AWS/ApiGateway",
+                    metric_name=metric_name,
+                    dimensions={"ApiId": api_id},
+                    period=60,
+                    stat="Sum",
+                ),
+            )
+
+        aws.cloudwatch.MetricAlarm(
+            f"{name}-5xx-rate",
+            alarm_description=f"more than {alarm.threshold_percent:g}% of API requests answered 5xx "
+            "(no healthy task for a route, or tasks failing)",
+            comparison_operator="GreaterThanThreshold",
+            threshold=alarm.threshold_percent,
+            evaluation_periods=5,
+            datapoints_to_alarm=3,
+            # No traffic is not an outage.
+            treat_missing_data="notBreaching",
+            metric_queries=[
+                metric("errors", "5xx"),
+                metric("requests", "Count"),
+                aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                    id="rate",
+                    expression="IF(requests > 0, 100 * errors / requests, 0)",
+                    label="5xx %",
+                    return_data=True,
+                ),
+            ],
+            alarm_actions=topics,
+            ok_actions=topics,
+            tags=dict(args.tags),
+            opts=pulumi.ResourceOptions(parent=self),
+        )

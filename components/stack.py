@@ -71,7 +71,12 @@ def build(cfg: StackConfig, stack: str) -> StackOutputs:
     """Create the whole platform for one stack. Every lookup that can fail runs before the first resource."""
     context = look_up_aws()
     zones = resolve_zones(cfg.network, context.region)
-    tags = {"mapgate:project": PROJECT, "mapgate:stack": stack}
+    tags = {
+        "mapgate:project": PROJECT,
+        "mapgate:stack": stack,
+        # Read by the policy pack: production-only rules (e.g. ECS.12) key off this tag.
+        "mapgate:environment": "production" if cfg.production else "development",
+    }
     routed = frozenset(cfg.routed_services())
 
     network = Network("network", NetworkArgs(network=cfg.network, zones=zones, tags=tags))
@@ -104,6 +109,7 @@ def build(cfg: StackConfig, stack: str) -> StackOutputs:
                 service=svc,
                 image=image,
                 cluster_arn=cluster.cluster_arn,
+                cluster_name=cluster.cluster_name,
                 subnet_ids=network.task_subnet_ids,
                 assign_public_ip=cfg.network.tasks_in_public_subnets,
                 security_group_id=firewall.task_security_group_ids[name],

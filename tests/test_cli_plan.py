@@ -32,7 +32,7 @@ def prod_plan() -> Plan:
 def test_tree_holds_every_component_and_the_settings_that_matter(dev_plan: Plan) -> None:
     text = render(dev_plan)
     for expected in [
-        "stack dev in us-east-1: 48 resources",
+        "stack dev in us-east-1: 49 resources",
         "├─ network  [Network]",
         "NAT None · public 10.0.0.0/18, 10.0.64.0/18 · private 10.0.128.0/18, 10.0.192.0/18",
         "discovery-app  [servicediscovery.Service]  app: A+SRV · TTL 10 · MULTIVALUE · custom health",

@@ -60,7 +60,14 @@ def test_every_component_registers_its_outputs(any_run: StackRun) -> None:
 
 def test_resource_counts(dev_run: StackRun, prod_run: StackRun) -> None:
     # Components plus the resources they register (awsx Vpc and Image count as one each under mocks).
-    assert len(dev_run.registrations) == len(prod_run.registrations) == 48
+    # prod has app autoscaling: a scalable target and a CPU policy.
+    assert (len(dev_run.registrations), len(prod_run.registrations)) == (49, 51)
+
+
+def test_runs_are_isolated_from_each_other(dev_run: StackRun, prod_run: StackRun) -> None:
+    for run, stack in ((dev_run, "dev"), (prod_run, "prod")):
+        assert all(r.urn.startswith(f"urn:pulumi:{stack}::mapgate::") for r in run.registrations)
+        assert all(r.parent.startswith(f"urn:pulumi:{stack}::mapgate::") for r in run.registrations)
 
 
 def test_bad_config_creates_nothing_and_says_why() -> None:
