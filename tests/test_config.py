@@ -311,6 +311,71 @@ BAD = [
     ("log retention 0 (forever)", ["logRetentionDays"], 0, "logRetentionDays", "one of 1, 3, 5"),
     ("containerInsights text", ["containerInsights"], "yes", "containerInsights", "valid boolean"),
     ("unknown top-level key", ["service"], {}, "mapgate:service", "did you mean 'services'"),
+    (
+        "autoscaling min > max",
+        ["services", "app", "autoscaling"],
+        {"min": 5, "max": 3},
+        "services.app.autoscaling.min",
+        "at most max (3)",
+    ),
+    (
+        "desired outside scaling",
+        ["services", "app", "autoscaling"],
+        {"min": 4, "max": 6},
+        "services.app.desiredCount",
+        "within autoscaling min..max (4..6)",
+    ),
+    (
+        "scaling target too low",
+        ["services", "app", "autoscaling"],
+        {"min": 1, "max": 6, "cpuTarget": 5},
+        "services.app.autoscaling.cpuTarget",
+        "from 10 to 90",
+    ),
+    (
+        "scaling without a target",
+        ["services", "app", "autoscaling"],
+        {"min": 1, "max": 6, "cpuTarget": None},
+        "services.app.autoscaling",
+        "needs cpuTarget or memoryTarget",
+    ),
+    (
+        "scaling max over limit",
+        ["services", "app", "autoscaling"],
+        {"min": 1, "max": 1001},
+        "services.app.autoscaling.max",
+        "from 1 to 1000",
+    ),
+    (
+        "scaling misspelt key",
+        ["services", "app", "autoscaling"],
+        {"min": 1, "max": 6, "cpu": 50},
+        "services.app.autoscaling.cpu",
+        "did you mean 'cpuTarget'",
+    ),
+    (
+        "read-only root as text",
+        ["services", "app", "readOnlyRootFilesystem"],
+        "yes",
+        "services.app.readOnlyRootFilesystem",
+        "valid boolean",
+    ),
+    (
+        "alarm threshold 0",
+        ["api", "errorAlarm", "thresholdPercent"],
+        0,
+        "api.errorAlarm.thresholdPercent",
+        "more than 0",
+    ),
+    ("alarm topic not an ARN", ["api", "errorAlarm", "topicArn"], "oncall", "api.errorAlarm.topicArn", "SNS topic ARN"),
+    ("production as text", ["production"], "yes", "production", "valid boolean"),
+    (
+        "duplicate route key after trim",
+        ["api", "routes", "GET  /x"],
+        {"service": "app"},
+        'api.routes["GET  /x"]',
+        "must start with '/'",
+    ),
     ("services empty", ["services"], {}, "services", "at least one service"),
 ]
 
@@ -327,6 +392,63 @@ def test_bad_value_is_rejected_with_its_key_path_and_what_is_allowed(
 
 def test_the_catalogue_is_large() -> None:
     assert len(BAD) >= 40
+    assert len({case[0] for case in BAD}) == len(BAD)
+
+
+# Valid edge configs: (what, changes to the dev stack). Each must parse, and the whole program must run with it.
+EDGES: list[tuple[str, list[tuple[list[str | int], Any]]]] = [
+    ("smallest VPC, most zones", [(["network", "cidr"], "10.9.0.0/24"), (["network", "availabilityZones"], 5)]),
+    ("largest task size", [(["services", "app", "cpu"], 16384), (["services", "app", "memory"], 122880)]),
+    ("8 vCPU tier top", [(["services", "app", "cpu"], 8192), (["services", "app", "memory"], 61440)]),
+    ("zero tasks outside production", [(["services", "worker", "desiredCount"], 0)]),
+    ("SRV-only service", [(["services", "app", "records"], ["SRV"])]),
+    ("TTL 0", [(["services", "worker", "dnsTtl"], 0)]),
+    (
+        "health check bounds",
+        [
+            (
+                ["services", "app", "healthCheck"],
+                {"command": ["CMD-SHELL", "exit 0"], "interval": 300, "timeout": 60, "retries": 10, "startPeriod": 0},
+            )
+        ],
+    ),
+    ("no routes at all", [(["api", "routes"], {})]),
+    (
+        "default route and greedy path",
+        [
+            (["api", "routes", "$default"], {"service": "app"}),
+            (["api", "routes", "ANY /files/{path+}"], {"service": "app"}),
+        ],
+    ),
+    (
+        "attribute filter with odd text",
+        [(["api", "routes", "GET /blue"], {"service": "app", "attributes": {"zone": "us east/1 & 2"}})],
+    ),
+    ("long namespace", [(["namespace"], ".".join(["a" * 60] * 3) + ".internal")]),
+    ("explicit zones", [(["network", "availabilityZones"], ["us-east-1f", "us-east-1a", "us-east-1b"])]),
+    ("scaling from zero", [(["services", "worker", "autoscaling"], {"min": 0, "max": 3, "memoryTarget": 80})]),
+    ("throttling at the account limit", [(["api", "throttling"], {"rateLimit": 10000, "burstLimit": 5000})]),
+    ("timeout bounds", [(["api", "timeoutMs"], 50)]),
+    (
+        "x86 on demand",
+        [(["services", "worker", "architecture"], "x86_64"), (["services", "worker", "capacity"], "onDemand")],
+    ),
+]
+
+
+@pytest.mark.parametrize("changes", [case[1] for case in EDGES], ids=[case[0] for case in EDGES])
+def test_valid_edge_configs_pass_and_build(changes: list[tuple[list[str | int], Any]]) -> None:
+    from harness import run_stack, with_prefix
+
+    config = changed("dev", *changes[0])
+    for path, value in changes[1:]:
+        node: Any = config
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = value
+    parse(config)
+    run = run_stack(with_prefix(config))
+    assert run.outputs["clusterName"] == "mapgate-dev"
 
 
 def test_every_problem_is_reported_at_once() -> None:

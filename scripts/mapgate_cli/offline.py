@@ -115,6 +115,7 @@ class Registration:
     typ: str
     name: str
     parent: str
+    ignore_changes: tuple[str, ...] = ()
 
 
 class RecordingMonitor(MockMonitor):
@@ -128,7 +129,9 @@ class RecordingMonitor(MockMonitor):
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
-            self.registrations.append(Registration(response.urn, request.type, request.name, request.parent))
+            self.registrations.append(
+                Registration(response.urn, request.type, request.name, request.parent, tuple(request.ignoreChanges))
+            )
         return response
 
     def RegisterResourceOutputs(self, request: Any) -> Any:

@@ -1,0 +1,133 @@
+"""Autoscaling, read-only root filesystem, AZ rebalancing and the 5xx-rate alarm."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from aws_models import shape_errors
+from harness import StackRun, changed, run_stack, with_prefix
+
+TARGET = "aws:appautoscaling/target:Target"
+POLICY = "aws:appautoscaling/policy:Policy"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+
+
+def test_prod_app_scales_on_cpu_between_its_bounds(prod_run: StackRun) -> None:
+    (target,) = prod_run.of_type(TARGET)
+    assert target.name == "app-scaling"
+    assert (target.inputs["minCapacity"], target.inputs["maxCapacity"]) == (3, 12)
+    assert target.inputs["serviceNamespace"] == "ecs"
+    assert target.inputs["scalableDimension"] == "ecs:service:DesiredCount"
+    assert target.inputs["resourceId"] == "service/mapgate-prod/app-service-1a2b3c4"
+    (policy,) = prod_run.of_type(POLICY)
+    tracking = policy.inputs["targetTrackingScalingPolicyConfiguration"]
+    assert policy.inputs["policyType"] == "TargetTrackingScaling"
+    assert tracking["predefinedMetricSpecification"] == {"predefinedMetricType": "ECSServiceAverageCPUUtilization"}
+    assert tracking["targetValue"] == 60
+    assert (tracking["scaleOutCooldown"], tracking["scaleInCooldown"]) == (60, 300)
+
+
+def test_a_scaled_service_leaves_its_task_count_to_the_scaler(prod_run: StackRun, dev_run: StackRun) -> None:
+    ignored = {r.name: r.ignore_changes for r in prod_run.registrations if r.typ == "aws:ecs/service:Service"}
+    assert ignored == {"app-service": ("desiredCount",), "worker-service": ()}
+    assert all(not r.ignore_changes for r in dev_run.registrations)
+
+
+def test_memory_target_adds_a_second_policy() -> None:
+    config = changed("dev", ["services", "worker", "autoscaling"], {"min": 1, "max": 4, "memoryTarget": 75})
+    run = run_stack(with_prefix(config))
+    policies = {p.name: p.inputs["targetTrackingScalingPolicyConfiguration"] for p in run.of_type(POLICY)}
+    assert set(policies) == {"worker-scale-on-cpu", "worker-scale-on-memory"}
+    assert policies["worker-scale-on-memory"]["predefinedMetricSpecification"] == {
+        "predefinedMetricType": "ECSServiceAverageMemoryUtilization"
+    }
+    assert policies["worker-scale-on-memory"]["targetValue"] == 75
+
+
+def test_unscaled_stacks_have_no_scaling_resources(dev_run: StackRun) -> None:
+    assert dev_run.of_type(TARGET) == []
+    assert dev_run.of_type(POLICY) == []
+
+
+def test_read_only_root_with_a_writable_tmp(any_run: StackRun) -> None:
+    for name in ("app", "worker"):
+        task = any_run.inputs("aws:ecs/taskDefinition:TaskDefinition", f"{name}-task")
+        (container,) = json.loads(task["containerDefinitions"])
+        assert container["readonlyRootFilesystem"] is True
+        assert container["mountPoints"] == [{"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False}]
+        assert task["volumes"] == [{"name": "tmp"}]
+        assert shape_errors("ecs", "ContainerDefinition", container) == ""
+
+
+def test_writable_root_is_explicit_and_has_no_extra_volume() -> None:
+    run = run_stack(with_prefix(changed("dev", ["services", "worker", "readOnlyRootFilesystem"], False)))
+    task = run.inputs("aws:ecs/taskDefinition:TaskDefinition", "worker-task")
+    (container,) = json.loads(task["containerDefinitions"])
+    assert container["readonlyRootFilesystem"] is False
+    assert "mountPoints" not in container
+    assert "volumes" not in task
+
+
+def test_tasks_are_rebalanced_across_zones(any_run: StackRun) -> None:
+    for service in any_run.of_type("aws:ecs/service:Service"):
+        assert service.inputs["availabilityZoneRebalancing"] == "ENABLED"
+
+
+def test_error_rate_alarm_divides_5xx_by_requests(prod_run: StackRun) -> None:
+    (alarm,) = prod_run.of_type(ALARM)
+    inputs = alarm.inputs
+    assert inputs["threshold"] == 2
+    assert inputs["comparisonOperator"] == "GreaterThanThreshold"
+    assert inputs["treatMissingData"] == "notBreaching"
+    assert (inputs["evaluationPeriods"], inputs["datapointsToAlarm"]) == (5, 3)
+    queries = {q["id"]: q for q in inputs["metricQueries"]}
+    assert queries["rate"]["expression"] == "IF(requests > 0, 100 * errors / requests, 0)"
+    assert queries["rate"]["returnData"] is True
+    for query_id, metric in (("errors", "5xx"), ("requests", "Count")):
+        assert queries[query_id]["metric"] == {
+            "namespace": "AWS/ApiGateway",
+            "metricName": metric,
+            "dimensions": {"ApiId": "api-http-id"},
+            "period": 60,
+            "stat": "Sum",
+        }
+        assert queries[query_id]["returnData"] is False
+    assert "alarmActions" not in inputs or inputs["alarmActions"] == []
+
+
+def test_alarm_notifies_the_configured_topic() -> None:
+    topic = "arn:aws:sns:us-east-1:123456789012:oncall"
+    (alarm,) = run_stack(with_prefix(changed("dev", ["api", "errorAlarm"], {"topicArn": topic}))).of_type(ALARM)
+    assert alarm.inputs["alarmActions"] == [topic]
+    assert alarm.inputs["okActions"] == [topic]
+    assert alarm.inputs["threshold"] == 5
+
+
+def test_every_resource_says_its_environment(dev_run: StackRun, prod_run: StackRun) -> None:
+    for run, environment in ((dev_run, "development"), (prod_run, "production")):
+        tagged = [r for r in run.resources if "tags" in r.inputs]
+        assert tagged
+        assert all(r.inputs["tags"]["mapgate:environment"] == environment for r in tagged)
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        (["services", "app", "desiredCount"], 1, "services.app.desiredCount: 1 — a routed service needs at least 2"),
+        (
+            ["services", "app", "autoscaling"],
+            {"min": 1, "max": 4},
+            "services.app.autoscaling.min: 1 — a routed service needs at least 2 tasks in production",
+        ),
+    ],
+)
+def test_production_keeps_two_tasks_behind_every_route(path: list[str], value: object, message: str) -> None:
+    from harness import ROOT
+    from mapgate_cli.offline import as_engine_config
+
+    from components.config import ConfigError, parse_config
+
+    with pytest.raises(ConfigError) as caught:
+        parse_config(as_engine_config(changed("prod", path, value)), project_dir=ROOT)
+    assert any(p.startswith(message) for p in caught.value.problems), caught.value.problems
