@@ -1,0 +1,199 @@
+"""The policy pack, run as plain functions over what the real dev and prod stacks register under mocks."""
+
+from __future__ import annotations
+
+import copy
+import json
+import runpy
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi_policy
+import pytest
+from harness import ROOT, StackRun
+from mapgate_policies import RULES, policies
+from pulumi_policy import EnforcementLevel, PolicyResource, ResourceValidationArgs, StackValidationArgs
+
+
+@dataclass(frozen=True)
+class Violation:
+    policy: str
+    enforcement: str
+    resource: str | None
+    message: str
+
+
+Resources = list[tuple[str, str, dict[str, Any]]]  # (type, name, props)
+
+
+def resources_of(run: StackRun) -> Resources:
+    return [(r.typ, r.name, copy.deepcopy(dict(r.inputs))) for r in run.resources]
+
+
+def _validators(policy: Any) -> list[Callable[..., Any]]:
+    validate = policy.validate
+    return list(validate) if isinstance(validate, list) else [validate]
+
+
+def evaluate(resources: Resources, only: str | None = None) -> list[Violation]:
+    found: list[Violation] = []
+    for policy in policies():
+        if only and policy.name != only:
+            continue
+        assert policy.enforcement_level is not None  # every rule states mandatory or advisory
+        level = policy.enforcement_level.value
+
+        def report(message: str, urn: str | None = None, policy: Any = policy, level: str = level) -> None:
+            found.append(Violation(policy.name, level, urn, message))
+
+        if isinstance(policy, pulumi_policy.StackValidationPolicy):
+            stack = [PolicyResource(t, props, f"urn:{n}", n, None, None, None, [], {}) for t, n, props in resources]  # type: ignore[arg-type]
+            for validate in _validators(policy):
+                validate(StackValidationArgs(stack), report)
+            continue
+        for typ, name, props in resources:
+            args = ResourceValidationArgs(typ, props, f"urn:{name}", name, None, None)  # type: ignore[arg-type]
+            for validate in _validators(policy):
+                validate(args, report)
+    return found
+
+
+def test_prod_has_no_violations(prod_run: StackRun) -> None:
+    assert evaluate(resources_of(prod_run)) == []
+
+
+def test_dev_has_only_its_documented_advisories(dev_run: StackRun) -> None:
+    violations = evaluate(resources_of(dev_run))
+    assert {(v.policy, v.enforcement, v.resource) for v in violations} == {
+        ("ecs-public-ip", "advisory", "urn:app-service"),
+        ("ecs-public-ip", "advisory", "urn:worker-service"),
+    }
+    assert all(v.message.startswith("[ECS.2] ") for v in violations)
+
+
+def _container_change(change: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+    def mutate(props: dict[str, Any]) -> None:
+        defs = json.loads(props["containerDefinitions"])
+        change(defs[0])
+        props["containerDefinitions"] = json.dumps(defs)
+
+    return mutate
+
+
+def _set(path: list[str], value: Any) -> Callable[[dict[str, Any]], None]:
+    def mutate(props: dict[str, Any]) -> None:
+        node = props
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = value
+
+    return mutate
+
+
+def _delete(key: str) -> Callable[[dict[str, Any]], None]:
+    return lambda props: props.pop(key)
+
+
+def _open_role_policy(props: dict[str, Any]) -> None:
+    document = json.loads(props["policy"])
+    document["Statement"].append({"Effect": "Allow", "Action": "servicediscovery:*", "Resource": "*"})
+    props["policy"] = json.dumps(document)
+
+
+def _star_resource(props: dict[str, Any]) -> None:
+    document = json.loads(props["policy"])
+    document["Statement"][1]["Resource"] = "*"
+    props["policy"] = json.dumps(document)
+
+
+# rule -> (stack, resource type, resource name, how to break it)
+MUTATIONS: dict[str, tuple[str, str, str, Callable[[dict[str, Any]], None]]] = {
+    "ecs-no-public-ip-behind-nat": ("prod", "aws:ecs/service:Service", "worker-service",
+                                    _set(["networkConfiguration", "assignPublicIp"], True)),
+    "ecs-public-ip": ("prod", "aws:ecs/service:Service", "app-service",
+                      _set(["networkConfiguration", "assignPublicIp"], True)),
+    "ecs-no-privileged-containers": ("prod", "aws:ecs/taskDefinition:TaskDefinition", "app-task",
+                                     _container_change(lambda c: c.update(privileged=True))),
+    "ecs-read-only-root-filesystem": ("prod", "aws:ecs/taskDefinition:TaskDefinition", "worker-task",
+                                      _container_change(lambda c: c.update(readonlyRootFilesystem=False))),
+    "ecs-container-logs": ("prod", "aws:ecs/taskDefinition:TaskDefinition", "app-task",
+                           _container_change(lambda c: c.pop("logConfiguration"))),
+    "ecs-container-insights-in-production": ("prod", "aws:ecs/cluster:Cluster", "cluster-ecs",
+                                             _set(["settings"], [{"name": "containerInsights", "value": "disabled"}])),
+    "ecs-essential-containers-health-checked": ("prod", "aws:ecs/taskDefinition:TaskDefinition", "app-task",
+                                                _container_change(lambda c: c.pop("healthCheck"))),
+    "ecs-deployment-circuit-breaker": ("prod", "aws:ecs/service:Service", "app-service",
+                                       _set(["deploymentCircuitBreaker", "rollback"], False)),
+    "cloud-map-custom-health": ("prod", "aws:servicediscovery/service:Service", "discovery-app",
+                                _delete("healthCheckCustomConfig")),
+    "no-ingress-from-anywhere": ("prod", "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+                                 "firewall-worker_from_app", _set(["cidrIpv4"], "0.0.0.0/0")),
+    "no-inline-ingress-from-anywhere": ("prod", "aws:ec2/securityGroup:SecurityGroup", "firewall-app",
+                                        _set(["ingress"], [{"protocol": "tcp", "fromPort": 8080, "toPort": 8080,
+                                                            "ipv6CidrBlocks": ["::/0"]}])),
+    "iam-no-wildcards": ("prod", "aws:iam/rolePolicy:RolePolicy", "app-election", _open_role_policy),
+    "iam-no-wildcards-inline": ("prod", "aws:iam/role:Role", "app-task",
+                                _set(["inlinePolicies"], [{"name": "x", "policy": json.dumps(
+                                    {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})}])),
+    "log-group-retention": ("prod", "aws:cloudwatch/logGroup:LogGroup", "app-logs", _delete("retentionInDays")),
+    "http-api-access-logs": ("prod", "aws:apigatewayv2/stage:Stage", "api-stage", _delete("accessLogSettings")),
+    "http-api-throttling": ("prod", "aws:apigatewayv2/stage:Stage", "api-stage",
+                            _set(["defaultRouteSettings"], {"throttlingRateLimit": 50})),
+}  # fmt: skip
+
+
+def test_every_rule_has_a_mutation() -> None:
+    assert set(MUTATIONS) == {rule.name for rule in RULES}
+
+
+@pytest.mark.parametrize("rule", sorted(MUTATIONS))
+def test_each_rule_catches_a_resource_that_breaks_it(rule: str, dev_run: StackRun, prod_run: StackRun) -> None:
+    stack, typ, name, mutate = MUTATIONS[rule]
+    resources = resources_of(prod_run if stack == "prod" else dev_run)
+    assert evaluate(resources, only=rule) == []
+    (target,) = [props for t, n, props in resources if (t, n) == (typ, name)]
+    mutate(target)
+    caught = evaluate(resources, only=rule)
+    assert caught, f"{rule} missed the broken {typ} {name}"
+    assert all(v.policy == rule for v in caught)
+
+
+def test_least_privilege_allows_star_only_for_actions_without_resources(prod_run: StackRun) -> None:
+    resources = resources_of(prod_run)
+    (target,) = [props for t, n, props in resources if n == "app-election"]
+    document = json.loads(target["policy"])
+    document["Statement"].append({"Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"})
+    target["policy"] = json.dumps(document)
+    assert evaluate(resources, only="iam-no-wildcards") == []
+    _star_resource(target)
+    assert [v.message for v in evaluate(resources, only="iam-no-wildcards")] == [
+        "[IAM.21] resource '*' for servicediscovery:GetInstance, servicediscovery:RegisterInstance, "
+        "which accept a narrower resource"
+    ]
+
+
+def test_the_nat_rule_is_silent_without_nat(dev_run: StackRun) -> None:
+    assert evaluate(resources_of(dev_run), only="ecs-no-public-ip-behind-nat") == []
+
+
+def test_enforcement_levels_are_as_documented() -> None:
+    levels = {rule.name: rule.enforcement for rule in RULES}
+    assert {name for name, level in levels.items() if level is EnforcementLevel.ADVISORY} == {
+        "ecs-public-ip",
+        "ecs-read-only-root-filesystem",
+    }
+    assert all(rule.control for rule in RULES)
+
+
+def test_policy_pack_entry_point_registers_every_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    captured: dict[str, Any] = {}
+
+    def fake_pack(name: str, policies: list[Any], **kwargs: Any) -> None:  # the real one starts a server
+        captured.update(name=name, policies=policies)
+
+    monkeypatch.setattr(pulumi_policy, "PolicyPack", fake_pack)
+    runpy.run_path(str(ROOT / "policies" / "__main__.py"), run_name="__main__")
+    assert captured["name"] == "mapgate"
+    assert [p.name for p in captured["policies"]] == [rule.name for rule in RULES]
+    assert [p.enforcement_level for p in captured["policies"]] == [rule.enforcement for rule in RULES]
