@@ -116,6 +116,7 @@ class Registration:
     name: str
     parent: str
     ignore_changes: tuple[str, ...] = ()
+    alias_urns: tuple[str, ...] = ()  # the old URNs this resource takes over (pulumi.Alias)
 
 
 class RecordingMonitor(MockMonitor):
@@ -130,9 +131,27 @@ class RecordingMonitor(MockMonitor):
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
             self.registrations.append(
-                Registration(response.urn, request.type, request.name, request.parent, tuple(request.ignoreChanges))
+                Registration(
+                    response.urn,
+                    request.type,
+                    request.name,
+                    request.parent,
+                    tuple(request.ignoreChanges),
+                    self._alias_urns(request),
+                )
             )
         return response
+
+    def _alias_urns(self, request: Any) -> tuple[str, ...]:
+        urns = []
+        for alias in request.aliases:  # (aliasSpecs is only the flag saying these are specs)
+            if alias.WhichOneof("alias") == "urn":
+                urns.append(alias.urn)
+                continue
+            spec = alias.spec
+            parent = "" if spec.noParent else (spec.parentUrn or request.parent)
+            urns.append(self.make_urn(parent, spec.type or request.type, spec.name or request.name))
+        return tuple(urns)
 
     def RegisterResourceOutputs(self, request: Any) -> Any:
         self.outputs_registered.add(request.urn)
