@@ -78,6 +78,19 @@ def _one_of(allowed: typing.Iterable[int], what: str) -> AfterValidator:
     return AfterValidator(check)
 
 
+# YAML writes 50 for 50.0; strict floats would reject it.
+_INT_AS_FLOAT = BeforeValidator(lambda v: float(v) if type(v) is int else v)
+
+
+def _positive_up_to(high: float, unit: str) -> AfterValidator:
+    def check(value: float) -> float:
+        if not 0 < value <= high:
+            raise _fail("out_of_range", f"must be more than 0 and at most {high:g} {unit}")
+        return value
+
+    return AfterValidator(check)
+
+
 def _scalar_to_str(value: Any) -> Any:
     """YAML turns `leader: true` and `WORKERS: 4` into bool/int; AWS wants strings, so keep their text."""
     if isinstance(value, bool):
@@ -425,10 +438,6 @@ class ServiceConfig(_Model):
     def registers_srv(self) -> bool:
         return "SRV" in self.records
 
-    @property
-    def builds_image(self) -> bool:
-        return isinstance(self.image, ImageBuild)
-
 
 # ---------------------------------------------------------------------------------------------
 # api
@@ -465,15 +474,8 @@ RouteKey = Annotated[str, AfterValidator(_check_route_key)]
 class Throttling(_Model):
     """§4: both limits must be set and > 0 (Pulumi sends 0 for a missing one: every call gets 429)."""
 
-    rate_limit: Annotated[float, BeforeValidator(lambda v: float(v) if type(v) is int else v)] = 50.0
+    rate_limit: Annotated[float, _INT_AS_FLOAT, _positive_up_to(10_000, "requests per second (account limit)")] = 50.0
     burst_limit: Annotated[int, _int_range(1, 5000)] = 100
-
-    @field_validator("rate_limit")
-    @classmethod
-    def _rate(cls, value: float) -> float:
-        if not 0 < value <= 10_000:
-            raise _fail("out_of_range", "must be more than 0 and at most 10000 requests per second (account limit)")
-        return value
 
 
 class RouteConfig(_Model):
@@ -505,15 +507,8 @@ def _check_topic_arn(value: str) -> str:
 class ErrorAlarm(_Model):
     """A CloudWatch alarm on the share of 5xx answers: what users see when no healthy task matches a route."""
 
-    threshold_percent: Annotated[float, BeforeValidator(lambda v: float(v) if type(v) is int else v)] = 5.0
+    threshold_percent: Annotated[float, _INT_AS_FLOAT, _positive_up_to(100, "(percent of requests)")] = 5.0
     topic_arn: Annotated[str, AfterValidator(_check_topic_arn)] | None = None
-
-    @field_validator("threshold_percent")
-    @classmethod
-    def _percent(cls, value: float) -> float:
-        if not 0 < value <= 100:
-            raise _fail("out_of_range", "must be more than 0 and at most 100 (percent of requests)")
-        return value
 
 
 class ApiConfig(_Model):

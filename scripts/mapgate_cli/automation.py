@@ -160,7 +160,6 @@ def run(
     # Looked up now, not at import: callers (and tests) may have replaced them since.
     stdin = stdin or sys.stdin
     out = out or sys.stdout
-    stack: StackLike | None = None
     try:
         assignments = parse_assignments(request.config, "--config")
         secrets = parse_assignments(request.secrets, "--secret")

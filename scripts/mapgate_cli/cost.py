@@ -70,21 +70,18 @@ def estimate(run: StackRun, usage: Usage | None = None, prices: dict[str, Any] |
         items.append(CostItem("NAT data processed", usage.nat_gb, "GB (assumed)", _price(prices, "natGatewayGb")))
 
     # Fargate by architecture and capacity; tasks run all month at their desired count.
-    definitions = {r.name.removesuffix("-task"): r.inputs for r in run.of_type("aws:ecs/taskDefinition:TaskDefinition")}
     vcpu_hours: dict[tuple[str, str], float] = defaultdict(float)
     gb_hours: dict[tuple[str, str], float] = defaultdict(float)
     tasks = public_ip_tasks = 0
     election_calls = 0.0  # DiscoverInstances per month, one per electing task per round
-    for service in run.of_type("aws:ecs/service:Service"):
-        name = service.name.removesuffix("-service")
-        definition = definitions[name]
-        count = int(service.inputs["desiredCount"])
-        (strategy,) = service.inputs["capacityProviderStrategies"]
+    for _, service, definition in run.fargate_services():
+        count = int(service["desiredCount"])
+        (strategy,) = service["capacityProviderStrategies"]
         key = (definition["runtimePlatform"]["cpuArchitecture"], strategy["capacityProvider"])
         vcpu_hours[key] += count * int(definition["cpu"]) / 1024 * hours
         gb_hours[key] += count * int(definition["memory"]) / 1024 * hours
         tasks += count
-        public_ip_tasks += count if service.inputs["networkConfiguration"]["assignPublicIp"] else 0
+        public_ip_tasks += count if service["networkConfiguration"]["assignPublicIp"] else 0
         environment = {e["name"]: e["value"] for e in json.loads(definition["containerDefinitions"])[0]["environment"]}
         if "MAPGATE_ELECTION_INTERVAL" in environment:
             election_calls += count * SECONDS_PER_MONTH / float(environment["MAPGATE_ELECTION_INTERVAL"])

@@ -55,11 +55,8 @@ def topology(run: StackRun, stack: str) -> Topology:
     (namespace,) = run.of_type("aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace")
     ns = namespace.inputs["name"]
     discovery = {r.inputs["name"]: r.inputs for r in run.of_type("aws:servicediscovery/service:Service")}
-    definitions = {r.name.removesuffix("-task"): r.inputs for r in run.of_type("aws:ecs/taskDefinition:TaskDefinition")}
     services = []
-    for ecs in sorted(run.of_type("aws:ecs/service:Service"), key=lambda r: r.name):
-        name = ecs.name.removesuffix("-service")
-        definition = definitions[name]
+    for name, ecs, definition in run.fargate_services():
         (container,) = json.loads(definition["containerDefinitions"])
         env = {e["name"] for e in container["environment"]}
         records = discovery[name]["dnsConfig"]["dnsRecords"]
@@ -69,8 +66,8 @@ def topology(run: StackRun, stack: str) -> Topology:
                 dns_name=f"{name}.{ns}",
                 records="+".join(r["type"] for r in records),
                 ttl=int(records[0]["ttl"]),
-                tasks=int(ecs.inputs["desiredCount"]),
-                capacity=ecs.inputs["capacityProviderStrategies"][0]["capacityProvider"],
+                tasks=int(ecs["desiredCount"]),
+                capacity=ecs["capacityProviderStrategies"][0]["capacityProvider"],
                 architecture=definition["runtimePlatform"]["cpuArchitecture"].lower(),
                 size=f"{definition['cpu']}/{definition['memory']}",
                 port=int(container["portMappings"][0]["containerPort"]),

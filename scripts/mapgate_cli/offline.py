@@ -191,6 +191,18 @@ class StackRun:
     def inputs(self, typ: str, name: str) -> dict[str, Any]:
         return dict(self.one(typ, name).inputs)
 
+    def fargate_services(self) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+        """(service name, ECS service inputs, task definition inputs), by name: FargateService names them
+        `<name>-service` and `<name>-task`."""
+        definitions = {
+            r.name.removesuffix("-task"): dict(r.inputs) for r in self.of_type("aws:ecs/taskDefinition:TaskDefinition")
+        }
+        services = self.of_type("aws:ecs/service:Service")
+        return sorted(
+            (s.name.removesuffix("-service"), dict(s.inputs), definitions[s.name.removesuffix("-service")])
+            for s in services
+        )
+
 
 def load_stack_file(project_dir: Path, stack: str) -> dict[str, Any]:
     """The `config:` block of Pulumi.<stack>.yaml, as YAML values."""
