@@ -96,3 +96,13 @@ def test_a_preview_registers_the_same_resources(dev_run: StackRun) -> None:
     """In a preview computed values are unknown; the program must still register everything up front."""
     preview = run_stack(load_stack_file("dev"), preview=True)
     assert sorted(r.urn for r in preview.registrations) == sorted(r.urn for r in dev_run.registrations)
+
+
+def test_a_run_reads_the_same_whatever_order_the_pool_registered_in(dev_run: StackRun) -> None:
+    # The offline runtime registers through a thread pool, so arrival order varies from run to run; CI once
+    # failed on a test that compared names in arrival order.
+    again = run_stack(load_stack_file("dev"), stack="dev")
+    assert len(dev_run.resources) > 40
+    assert [(r.typ, r.name) for r in again.resources] == [(r.typ, r.name) for r in dev_run.resources]
+    assert [(r.typ, r.name) for r in dev_run.resources] == sorted((r.typ, r.name) for r in dev_run.resources)
+    assert [r.urn for r in again.registrations] == sorted(r.urn for r in dev_run.registrations)

@@ -276,11 +276,13 @@ def run_program(
             program()
             if not outputs and not preview:
                 raise RuntimeError("the program's stack outputs never resolved")
+            # The pool registers resources in whatever order its threads finish; sort so that every reader
+            # (tests, plan, the policy pack) sees the same run every time.
             return StackRun(
-                resources=list(mocks.resources),
+                resources=sorted(mocks.resources, key=lambda r: (r.typ, r.name)),
                 outputs=outputs,
                 calls=list(mocks.calls),
-                registrations=list(monitor.registrations),
+                registrations=sorted(monitor.registrations, key=lambda r: r.urn),
                 outputs_registered=set(monitor.outputs_registered),
                 warnings=list(warnings.messages),
             )
