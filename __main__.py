@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pulumi
 
-from components.config import ConfigError, parse_config, raw_from_pulumi
-from components.stack import build
+from mapgate.config import ConfigError, parse_config, raw_from_pulumi
+from mapgate.stack import build
 
 try:
     config = parse_config(raw_from_pulumi(), project_dir=Path(__file__).parent)

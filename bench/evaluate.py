@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 ONE_RUN = """
 import json, sys, time
 start = time.perf_counter()
-sys.path[:0] = [{root!r} + "/tests", {root!r}]
-from harness import load_stack_file, run_stack
+sys.path.insert(0, {root!r})
+from tests.harness import load_stack_file, run_stack
 run = run_stack(load_stack_file({stack!r}), stack={stack!r})
 elapsed = time.perf_counter() - start
 components = sum(r.typ.startswith("mapgate:") for r in run.registrations)

@@ -49,7 +49,7 @@ def generated_config(count: int) -> dict[str, object]:
 
 
 def time_plan(project: Path, stack: str, runs: int) -> float:
-    command = [sys.executable, "-m", "mapgate_cli.cli", "plan", "-s", stack, "--project-dir", str(project)]
+    command = [sys.executable, "-m", "mapgate.cli.main", "plan", "-s", stack, "--project-dir", str(project)]
     command += ["--out", str(project / "out")]
     samples = []
     for _ in range(runs):

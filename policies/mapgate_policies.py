@@ -24,16 +24,21 @@ from pulumi_policy import (
 
 MANDATORY, ADVISORY = EnforcementLevel.MANDATORY, EnforcementLevel.ADVISORY
 
+# Resource type tokens. The pack deploys into its own virtualenv without mapgate, so it names them itself;
+# tests/test_structure.py checks each against mapgate.resource_types.
+
 ECS_SERVICE = "aws:ecs/service:Service"
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 CLUSTER = "aws:ecs/cluster:Cluster"
-CLOUD_MAP_SERVICE = "aws:servicediscovery/service:Service"
+DISCOVERY_SERVICE = "aws:servicediscovery/service:Service"
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 ROLE = "aws:iam/role:Role"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 STAGE = "aws:apigatewayv2/stage:Stage"
+VPC = "awsx:ec2:Vpc"
+NAT_GATEWAY = "aws:ec2/natGateway:NatGateway"
 
 ANYWHERE = {"0.0.0.0/0", "::/0"}
 
@@ -192,9 +197,9 @@ def circuit_breaker(props: Mapping[str, Any], report: Report) -> None:
 
 def has_nat(resources: list[tuple[str, Mapping[str, Any]]]) -> bool:
     for typ, props in resources:
-        if typ == "aws:ec2/natGateway:NatGateway":
+        if typ == NAT_GATEWAY:
             return True
-        if typ == "awsx:ec2:Vpc":
+        if typ == VPC:
             nat = props.get("natGateways")
             # the component's inputs carry the strategy; its outputs, the NAT gateways it made
             if (isinstance(nat, dict) and nat.get("strategy") not in (None, "None")) or (isinstance(nat, list) and nat):
@@ -228,7 +233,7 @@ RULES: list[Rule] = [
     Rule("ecs-deployment-circuit-breaker", "mapgate (no FSBP control)",
          "ECS services roll back failed deployments.", MANDATORY, ECS_SERVICE, circuit_breaker),
     Rule("cloud-map-custom-health", "mapgate (sst#5915, no FSBP control)",
-         "Cloud Map services take task health from ECS.", MANDATORY, CLOUD_MAP_SERVICE, cloud_map_custom_health),
+         "Cloud Map services take task health from ECS.", MANDATORY, DISCOVERY_SERVICE, cloud_map_custom_health),
     Rule("no-ingress-from-anywhere", "EC2.18 / EC2.19", "No security group rule admits 0.0.0.0/0 or ::/0.",
          MANDATORY, INGRESS_RULE, no_open_ingress),
     Rule("no-inline-ingress-from-anywhere", "EC2.18 / EC2.19", "No inline security group rule admits anywhere.",

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from harness import StackRun, load_stack_file, run_stack
+
+from tests.harness import StackRun, load_stack_file, run_stack
 
 
 @pytest.fixture(scope="session")

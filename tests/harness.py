@@ -11,17 +11,18 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from mapgate_cli.offline import (
+from mapgate import PROJECT, naming
+from mapgate import resource_types as types
+from mapgate.cli.inventory import container_definitions
+from mapgate.offline import (
     ACCOUNT,
     OfflineMocks,
     StackRun,
     run_program,
 )
-from mapgate_cli.offline import (
+from mapgate.offline import (
     load_stack_file as _load_stack_file,
 )
-
-from components.config import PROJECT
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
@@ -76,3 +77,24 @@ def changed(stack: str, path: Sequence[str | int], value: Any) -> dict[str, Any]
 
 def with_prefix(config: dict[str, Any]) -> dict[str, Any]:
     return {f"{PROJECT}:{key}": value for key, value in config.items()} | {"aws:region": REGION}
+
+
+def children(service: str) -> naming.ServiceChildren:
+    """The logical names of one FargateService's children, as the component names them."""
+    return naming.ServiceChildren(service)
+
+
+def containers(run: StackRun, service: str) -> list[dict[str, Any]]:
+    """The container definitions of a service's task definition, parsed."""
+    return container_definitions(run.inputs(types.TASK_DEFINITION, children(service).task_definition))
+
+
+def environment(run: StackRun, service: str) -> dict[str, str]:
+    (container,) = containers(run, service)
+    return {e["name"]: e["value"] for e in container["environment"]}
+
+
+# The logical names of the single-instance components' children.
+API = naming.ApiChildren(naming.API)
+DISCOVERY = naming.DiscoveryChildren(naming.DISCOVERY)
+FIREWALL = naming.FirewallChildren(naming.FIREWALL)

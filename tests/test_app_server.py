@@ -19,9 +19,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from harness import ROOT, StackRun
+
 from mapgate_app.identity import Identity, from_task_metadata
 from mapgate_app.server import AppState, Server, serve
+from tests.harness import ROOT, StackRun, containers
 
 WAIT = 10.0  # upper bound for anything to happen; tests never depend on how fast it does
 
@@ -162,9 +163,7 @@ def test_identity_comes_from_task_metadata_v4() -> None:
 
 
 def dev_health_command(dev_run: StackRun) -> list[str]:
-    (container,) = json.loads(
-        dev_run.inputs("aws:ecs/taskDefinition:TaskDefinition", "app-task")["containerDefinitions"]
-    )
+    (container,) = containers(dev_run, "app")
     command = container["healthCheck"]["command"]
     assert command[0] == "CMD"
     return [sys.executable if command[1] == "python" else command[1], *command[2:]]
@@ -198,9 +197,7 @@ def test_dockerfile_healthcheck_matches_the_task_definition(dev_run: StackRun) -
     (line,) = [ln for ln in dockerfile.splitlines() if ln.startswith("HEALTHCHECK")]
     options = dict(re.findall(r"--([a-z-]+)=(\S+)", line))
     exec_form = json.loads(line.split(" CMD ", 1)[1])
-    (container,) = json.loads(
-        dev_run.inputs("aws:ecs/taskDefinition:TaskDefinition", "app-task")["containerDefinitions"]
-    )
+    (container,) = containers(dev_run, "app")
     hc = container["healthCheck"]
     assert ["CMD", *exec_form] == hc["command"]
     assert options == {
@@ -214,9 +211,7 @@ def test_dockerfile_healthcheck_matches_the_task_definition(dev_run: StackRun) -
 def test_dockerfile_runs_as_non_root_and_exposes_the_service_port(dev_run: StackRun) -> None:
     lines = (ROOT / "app" / "Dockerfile").read_text().splitlines()
     assert "USER 10001" in lines
-    (container,) = json.loads(
-        dev_run.inputs("aws:ecs/taskDefinition:TaskDefinition", "app-task")["containerDefinitions"]
-    )
+    (container,) = containers(dev_run, "app")
     assert f"EXPOSE {container['portMappings'][0]['containerPort']}" in lines
     assert not any("curl" in line for line in lines)
 

@@ -9,12 +9,13 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from harness import ROOT
-from mapgate_cli import automation
-from mapgate_cli.automation import Request, run
-from mapgate_cli.cli import main, parser
 from pulumi import automation as auto
 from pulumi.automation._cmd import CommandResult
+
+from mapgate.cli import automation
+from mapgate.cli.automation import Request, run
+from mapgate.cli.main import main, parser
+from tests.harness import ROOT
 
 
 class FakeStack:

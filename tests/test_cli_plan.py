@@ -9,12 +9,14 @@ from pathlib import Path
 import pulumi
 import pytest
 import yaml
-from harness import ROOT, changed, run_stack, with_prefix
-from mapgate_cli.cli import main
-from mapgate_cli.cost import Usage
-from mapgate_cli.diagram import mermaid, png, topology
-from mapgate_cli.plan import Plan, make_plan, render
 from PIL import Image
+
+from mapgate.cli.cost import Usage
+from mapgate.cli.diagram import mermaid, png, topology
+from mapgate.cli.inventory import Inventory
+from mapgate.cli.main import main
+from mapgate.cli.plan import Plan, make_plan, render
+from tests.harness import ROOT, changed, run_stack, with_prefix
 
 MERMAID = ROOT / "tests" / "mermaid"
 
@@ -170,7 +172,7 @@ def _parse_mermaid(text: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_mermaid_text_parses_as_a_flowchart(stack: str, dev_plan: Plan, prod_plan: Plan) -> None:
     plan = dev_plan if stack == "dev" else prod_plan
-    text = mermaid(topology(plan.checked()[0], stack))
+    text = mermaid(topology(Inventory.read(plan.checked()[0]), stack))
     result = _parse_mermaid(text)
     assert result.returncode == 0, result.stderr
     assert '"diagramType":"flowchart-v2"' in result.stdout
@@ -184,7 +186,7 @@ def test_the_mermaid_check_rejects_broken_text() -> None:
 
 
 def test_topology_reads_routes_filters_and_peers(dev_plan: Plan, tmp_path: Path) -> None:
-    topo = topology(dev_plan.checked()[0], "dev")
+    topo = topology(Inventory.read(dev_plan.checked()[0]), "dev")
     assert [(r.route_key, r.service, r.query) for r in topo.routes] == [
         ("GET /", "app", ""),
         ("GET /follower", "app", "leader=false"),
@@ -202,7 +204,7 @@ def test_readme_shows_the_current_dev_picture(dev_plan: Plan) -> None:
     """Regenerate with `mapgate plan -s dev --out docs` and paste docs' Mermaid into the README."""
     readme = (ROOT / "README.md").read_text()
     block = readme.split("```mermaid\n", 1)[1].split("```", 1)[0]
-    assert block == mermaid(topology(dev_plan.checked()[0], "dev"))
+    assert block == mermaid(topology(Inventory.read(dev_plan.checked()[0]), "dev"))
     assert "](docs/architecture-dev.png)" in readme
     with Image.open(ROOT / "docs" / "architecture-dev.png") as image:
         image.verify()

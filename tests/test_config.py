@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from harness import DELETE, ROOT, changed, load_stack_file
 
-from components.config import FARGATE_MEMORY_BY_CPU, ConfigError, StackConfig, parse_config, raw_from_pulumi
+from mapgate.aws_facts import FARGATE_MEMORY_BY_CPU
+from mapgate.config import ConfigError, StackConfig, parse_config, raw_from_pulumi
+from tests.harness import DELETE, ROOT, changed, load_stack_file
 
 
 def parse(config: dict[str, Any]) -> StackConfig:
@@ -438,7 +440,7 @@ EDGES: list[tuple[str, list[tuple[list[str | int], Any]]]] = [
 
 @pytest.mark.parametrize("changes", [case[1] for case in EDGES], ids=[case[0] for case in EDGES])
 def test_valid_edge_configs_pass_and_build(changes: list[tuple[list[str | int], Any]]) -> None:
-    from harness import run_stack, with_prefix
+    from tests.harness import run_stack, with_prefix
 
     config = changed("dev", *changes[0])
     for path, value in changes[1:]:
@@ -533,3 +535,38 @@ def test_stack_files_use_only_known_namespaces() -> None:
     for stack in ("dev", "prod"):
         namespaces = {key.split(":")[0] for key in load_stack_file(stack)}
         assert namespaces == {"aws", "mapgate"}
+
+
+@pytest.fixture
+def desired_count_default() -> Iterator[Callable[[int], None]]:
+    """Change ServiceConfig's default task count in its one place, the model field, and rebuild."""
+    from mapgate.config import ServiceConfig
+
+    spec = ServiceConfig.model_fields["desired_count"]
+    original = spec.default
+
+    def set_default(value: int) -> None:
+        spec.default = value
+        ServiceConfig.model_rebuild(force=True)
+        StackConfig.model_rebuild(force=True)
+
+    yield set_default
+    set_default(original)
+
+
+def _production_without_a_task_count() -> dict[str, Any]:
+    config = changed("prod", ["services", "app", "desiredCount"], DELETE)
+    del config["services"]["app"]["autoscaling"]
+    return config
+
+
+def test_a_changed_default_reaches_every_rule(desired_count_default: Callable[[int], None]) -> None:
+    config = _production_without_a_task_count()
+    assert parse(config).services["app"].desired_count == 2
+    desired_count_default(1)
+    # The production rule reads the model's default, so it fires now: both when the rest of the config is valid,
+    problem = "services.app.desiredCount: 1 — a routed service needs at least 2 tasks in production (route GET /)"
+    assert problems_of(config) == [problem]
+    # and when another part is broken and the rules run on the sections that validated.
+    config["services"]["worker"]["port"] = 0
+    assert problem in problems_of(config)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from aws_models import request_errors
-from harness import StackRun, changed, run_stack, with_prefix
+from mapgate import resource_types as types
+from tests.aws_models import request_errors
+from tests.harness import DISCOVERY, StackRun, changed, run_stack, with_prefix
 
-NAMESPACE = "aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace"
-SERVICE = "aws:servicediscovery/service:Service"
+NAMESPACE = types.NAMESPACE
+SERVICE = types.DISCOVERY_SERVICE
 
 
 def test_namespace_is_private_on_the_stack_vpc(any_run: StackRun) -> None:
@@ -29,7 +30,7 @@ def test_multivalue_routing_and_custom_health_on_every_service(any_run: StackRun
     assert len(services) == 2
     for service in services:
         assert service.inputs["dnsConfig"]["routingPolicy"] == "MULTIVALUE"
-        assert service.inputs["dnsConfig"]["namespaceId"] == "discovery-namespace-id"
+        assert service.inputs["dnsConfig"]["namespaceId"] == any_run.one(types.NAMESPACE, DISCOVERY.namespace).id
         # ECS pushes container health to Cloud Map; the (deprecated) threshold keeps the block from being dropped
         assert service.inputs["healthCheckCustomConfig"] == {"failureThreshold": 1}
         assert "healthCheckConfig" not in service.inputs  # Route 53 checks don't work in private namespaces

@@ -9,10 +9,12 @@ from typing import Any
 
 import boto3
 import pytest
-from harness import StackRun
-from mapgate_app.election import ElectionError, Elector, choose_leader
 from moto import mock_aws
 from moto.servicediscovery.models import ServiceDiscoveryBackend
+
+from mapgate import resource_types as types
+from mapgate_app.election import ElectionError, Elector, choose_leader
+from tests.harness import StackRun
 
 REGION = "us-east-1"
 NAMESPACE = "mapgate.internal"
@@ -20,7 +22,7 @@ SERVICE = "app"
 
 
 def ecs_attributes(task: str, index: int) -> dict[str, str]:
-    """What ECS writes when it registers a Fargate task with SRV records (§3 of the AWS rules)."""
+    """What ECS writes when it registers a Fargate task with SRV records (docs/aws-rules.md, Cloud Map)."""
     return {
         "AWS_INSTANCE_IPV4": f"10.0.0.{10 + index}",
         "AWS_INSTANCE_PORT": "8080",
@@ -149,8 +151,8 @@ def test_routes_of_the_dev_stack_select_all_the_leader_and_the_followers(
         elector.run_round()
     uris = {
         route.inputs["routeKey"]: integration.inputs["integrationUri"]
-        for route in dev_run.of_type("aws:apigatewayv2/route:Route")
-        for integration in dev_run.of_type("aws:apigatewayv2/integration:Integration")
+        for route in dev_run.of_type(types.ROUTE)
+        for integration in dev_run.of_type(types.INTEGRATION)
         if route.inputs["target"] == f"integrations/{integration.name}-id"
     }
     assert set(uris) == {"GET /", "GET /leader", "GET /follower"}

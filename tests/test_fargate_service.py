@@ -6,16 +6,16 @@ import json
 from typing import Any
 
 import pytest
-from aws_models import request_errors, shape_errors
-from harness import ACCOUNT, StackRun, changed, load_stack_file, run_stack, with_prefix
 
-TASK_DEF = "aws:ecs/taskDefinition:TaskDefinition"
-SERVICE = "aws:ecs/service:Service"
-ROLE = "aws:iam/role:Role"
+from mapgate import naming
+from mapgate import resource_types as types
+from mapgate.cli.inventory import container_definitions
+from tests.aws_models import request_errors, shape_errors
+from tests.harness import ACCOUNT, StackRun, changed, children, containers, load_stack_file, run_stack, with_prefix
 
-
-def containers(run: StackRun, name: str) -> list[dict[str, Any]]:
-    return json.loads(run.inputs(TASK_DEF, f"{name}-task")["containerDefinitions"])
+TASK_DEF = types.TASK_DEFINITION
+SERVICE = types.ECS_SERVICE
+ROLE = types.ROLE
 
 
 def service_config(stack: str, name: str) -> dict[str, Any]:
@@ -30,10 +30,10 @@ def test_container_definitions_fit_ecs_container_definition_shape(any_run: Stack
 
 @pytest.mark.parametrize("name", ["app", "worker"])
 def test_task_definition_is_a_valid_register_request(any_run: StackRun, name: str) -> None:
-    inputs = any_run.inputs(TASK_DEF, f"{name}-task")
+    inputs = any_run.inputs(TASK_DEF, children(name).task_definition)
     request = {
         "family": inputs["family"],
-        "containerDefinitions": json.loads(inputs["containerDefinitions"]),
+        "containerDefinitions": container_definitions(inputs),
         "cpu": inputs["cpu"],
         "memory": inputs["memory"],
         "networkMode": inputs["networkMode"],
@@ -49,7 +49,7 @@ def test_task_definition_is_a_valid_register_request(any_run: StackRun, name: st
 @pytest.mark.parametrize(("stack", "name"), [("dev", "app"), ("dev", "worker"), ("prod", "app"), ("prod", "worker")])
 def test_task_size_and_platform_follow_config(stack: str, name: str, dev_run: StackRun, prod_run: StackRun) -> None:
     run = dev_run if stack == "dev" else prod_run
-    inputs = run.inputs(TASK_DEF, f"{name}-task")
+    inputs = run.inputs(TASK_DEF, children(name).task_definition)
     cfg = service_config(stack, name)
     assert inputs["cpu"] == str(cfg.get("cpu", 256))
     assert inputs["memory"] == str(cfg.get("memory", 512))
@@ -59,7 +59,7 @@ def test_task_size_and_platform_follow_config(stack: str, name: str, dev_run: St
 
 def test_x86_is_passed_as_x86_64() -> None:
     run = run_stack(with_prefix(changed("dev", ["services", "worker", "architecture"], "x86_64")))
-    assert run.inputs(TASK_DEF, "worker-task")["runtimePlatform"]["cpuArchitecture"] == "X86_64"
+    assert run.inputs(TASK_DEF, children("worker").task_definition)["runtimePlatform"]["cpuArchitecture"] == "X86_64"
 
 
 @pytest.mark.parametrize("name", ["app", "worker"])
@@ -80,7 +80,7 @@ def test_one_essential_container_with_the_configured_health_check(dev_run: Stack
 def test_logs_go_to_a_log_group_with_retention(any_run: StackRun) -> None:
     for name in ("app", "worker"):
         (container,) = containers(any_run, name)
-        log_group = any_run.inputs("aws:cloudwatch/logGroup:LogGroup", f"{name}-logs")
+        log_group = any_run.inputs(types.LOG_GROUP, f"{name}-logs")
         options = container["logConfiguration"]["options"]
         assert container["logConfiguration"]["logDriver"] == "awslogs"
         assert options["awslogs-group"] == log_group["name"]
@@ -101,16 +101,16 @@ def test_environment_has_config_and_platform_variables(dev_run: StackRun) -> Non
 
 
 def test_srv_registry_names_the_container_and_a_mapped_port(any_run: StackRun) -> None:
-    registry = any_run.inputs(SERVICE, "app-service")["serviceRegistries"]
+    registry = any_run.inputs(SERVICE, children("app").ecs_service)["serviceRegistries"]
     (container,) = containers(any_run, "app")
     assert registry["registryArn"].endswith(":service/srv-app")
     assert registry["containerName"] == container["name"]
     assert registry["containerPort"] in [m["containerPort"] for m in container["portMappings"]]
-    assert "port" not in registry  # §3: containerName+containerPort or port, never both
+    assert "port" not in registry  # containerName+containerPort or port, never both (API_ServiceRegistry)
 
 
 def test_a_only_registry_has_no_port(any_run: StackRun) -> None:
-    registry = any_run.inputs(SERVICE, "worker-service")["serviceRegistries"]
+    registry = any_run.inputs(SERVICE, children("worker").ecs_service)["serviceRegistries"]
     assert registry == {"registryArn": "arn:aws:servicediscovery:us-east-1:123456789012:service/srv-worker"}
 
 
@@ -124,10 +124,9 @@ def test_capacity_provider_follows_config(dev_run: StackRun, prod_run: StackRun)
 def test_deployments_are_safe_and_wait_for_health(any_run: StackRun) -> None:
     for service in any_run.of_type(SERVICE):
         inputs = service.inputs
-        name = service.name.removesuffix("-service")
-        start_period = json.loads(any_run.inputs(TASK_DEF, f"{name}-task")["containerDefinitions"])[0]["healthCheck"][
-            "startPeriod"
-        ]
+        name = service.inputs["tags"][naming.SERVICE_TAG]
+        (container,) = containers(any_run, name)
+        start_period = container["healthCheck"]["startPeriod"]
         assert inputs["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
         assert (inputs["deploymentMinimumHealthyPercent"], inputs["deploymentMaximumPercent"]) == (100, 200)
         assert inputs["healthCheckGracePeriodSeconds"] >= start_period
@@ -176,9 +175,9 @@ def test_services_wait_for_the_capacity_providers(dev_run: StackRun) -> None:
 
 
 def test_execution_role_has_only_the_managed_execution_policy(any_run: StackRun) -> None:
-    attachments = any_run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    attachments = any_run.of_type(types.ROLE_POLICY_ATTACHMENT)
     assert sorted((a.inputs["role"], a.inputs["policyArn"]) for a in attachments) == [
-        (f"{name}-execution", "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy")
+        (children(name).execution_role, "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy")
         for name in ("app", "worker")
     ]
 
@@ -195,13 +194,13 @@ def test_roles_trust_only_this_accounts_ecs_tasks(any_run: StackRun) -> None:
 
 
 def test_task_roles_get_a_policy_only_for_leader_election(any_run: StackRun) -> None:
-    policies = any_run.of_type("aws:iam/rolePolicy:RolePolicy")
-    assert [p.inputs["role"] for p in policies] == ["app-task-id"]
+    policies = any_run.of_type(types.ROLE_POLICY)
+    assert [p.inputs["role"] for p in policies] == [any_run.one(ROLE, children("app").task_role).id]
 
 
 def test_election_policy_is_exactly_the_calls_the_election_makes(any_run: StackRun) -> None:
-    policy = json.loads(any_run.inputs("aws:iam/rolePolicy:RolePolicy", "app-election")["policy"])
-    namespace = "arn:aws:servicediscovery:us-east-1:123456789012:namespace/ns-discovery-namespace"
+    policy = json.loads(any_run.inputs(types.ROLE_POLICY, children("app").election_policy)["policy"])
+    namespace = "arn:aws:servicediscovery:us-east-1:123456789012:namespace/ns-discovery-private_namespace"
     service = "arn:aws:servicediscovery:us-east-1:123456789012:service/srv-app"
     grants = {(tuple(sorted(s["Action"])) if isinstance(s["Action"], list) else (s["Action"],)): s["Resource"]
               for s in policy["Statement"]}  # fmt: skip
@@ -226,7 +225,7 @@ def test_cluster_has_both_fargate_capacity_providers_and_insights_per_stack(
     dev_run: StackRun, prod_run: StackRun
 ) -> None:
     for run, insights in ((dev_run, "disabled"), (prod_run, "enabled")):
-        providers = run.inputs("aws:ecs/clusterCapacityProviders:ClusterCapacityProviders", "cluster-capacity")
+        providers = run.inputs(types.CAPACITY_PROVIDERS, "cluster-capacity")
         assert providers["capacityProviders"] == ["FARGATE", "FARGATE_SPOT"]
-        cluster = run.inputs("aws:ecs/cluster:Cluster", "cluster-ecs")
+        cluster = run.inputs(types.CLUSTER, "cluster-ecs")
         assert cluster["settings"] == [{"name": "containerInsights", "value": insights}]

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from harness import StackRun, changed, run_stack, with_prefix
+from mapgate import naming
+from mapgate import resource_types as types
+from mapgate.components.network import IngressRule, plan_ingress
+from tests.harness import API, StackRun, changed, run_stack, with_prefix
 
-from components.config import ServiceConfig
-from components.firewall import VPC_LINK, IngressRule, plan_ingress
+INGRESS = types.INGRESS_RULE
+EGRESS = types.EGRESS_RULE
+SG = types.SECURITY_GROUP
 
-INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
-SG = "aws:ec2/securityGroup:SecurityGroup"
+
+FIREWALL = naming.FirewallChildren(naming.FIREWALL)
+VPC_LINK = naming.VPC_LINK_SOURCE
 
 
 def sg_id(name: str) -> str:
-    return f"firewall-{name}-id"  # the mocks' id for security group `firewall-<name>`
+    """The mocks' id for a service's security group, or the VPC link's."""
+    return f"{FIREWALL.vpc_link_group if name == VPC_LINK else FIREWALL.group(name)}-id"
 
 
 def test_no_ingress_rule_opens_a_cidr(any_run: StackRun) -> None:
@@ -53,12 +58,13 @@ def test_vpc_link_may_only_reach_routed_services_on_their_port(dev_run: StackRun
             "referencedSecurityGroupId": sg_id("app"),
         }
     ]
-    assert dev_run.inputs("aws:apigatewayv2/vpcLink:VpcLink", "api-vpc-link")["securityGroupIds"] == [sg_id(VPC_LINK)]
+    assert dev_run.inputs(types.VPC_LINK, API.vpc_link)["securityGroupIds"] == [sg_id(VPC_LINK)]
 
 
 def test_each_service_runs_in_its_own_group(any_run: StackRun) -> None:
-    for service in any_run.of_type("aws:ecs/service:Service"):
-        name = service.name.removesuffix("-service")
+    for service in any_run.of_type(types.ECS_SERVICE):
+        name = naming.service_of(service.inputs)
+        assert name is not None
         assert service.inputs["networkConfiguration"]["securityGroups"] == [sg_id(name)]
 
 
@@ -67,14 +73,8 @@ def test_tasks_may_call_out(any_run: StackRun) -> None:
     assert outbound == {sg_id("app"), sg_id("worker")}
 
 
-def _svc(port: int, allow_from: list[str]) -> ServiceConfig:
-    return ServiceConfig.model_validate(
-        {"image": "nginx", "port": port, "healthCheck": {"command": ["CMD", "true"]}, "allowFrom": allow_from}
-    )
-
-
 def test_two_services_may_allow_each_other() -> None:
-    rules = plan_ingress({"a": _svc(1000, ["b"]), "b": _svc(2000, ["a"])}, routed={"a"})
+    rules = plan_ingress({"a": 1000, "b": 2000}, {"a": ["b"], "b": ["a"]}, routed=frozenset({"a"}))
     assert rules == [
         IngressRule(target="a", source=VPC_LINK, port=1000),
         IngressRule(target="a", source="b", port=1000),
@@ -84,8 +84,8 @@ def test_two_services_may_allow_each_other() -> None:
 
 def test_no_routes_means_no_vpc_link_group() -> None:
     run = run_stack(with_prefix(changed("dev", ["api", "routes"], {})))
-    assert [g.name for g in run.of_type(SG)] == ["firewall-app", "firewall-worker"]
-    assert run.of_type("aws:apigatewayv2/vpcLink:VpcLink") == []
+    assert [g.name for g in run.of_type(SG)] == [FIREWALL.group("app"), FIREWALL.group("worker")]
+    assert run.of_type(types.VPC_LINK) == []
     assert run.outputs["apiUrl"] is None
     assert run.outputs["routeUrls"] == {}
 
@@ -95,7 +95,7 @@ def test_a_service_may_be_named_like_the_vpc_link() -> None:
     config["services"]["vpc-link"]["allowFrom"] = ["app"]
     run = run_stack(with_prefix(config))
     names = [r.name for r in run.of_type(SG)]
-    assert sorted(names) == ["firewall-app", "firewall-vpc-link", "firewall-vpc_link", "firewall-worker"]
+    assert sorted(names) == sorted([*map(FIREWALL.group, ["app", "vpc-link", "worker"]), FIREWALL.vpc_link_group])
 
 
 def test_rule_names_are_unambiguous_for_names_with_from() -> None:

@@ -6,29 +6,37 @@ import json
 import urllib.parse
 
 import pytest
-from aws_models import request_errors
-from harness import StackRun, changed, load_stack_file, run_stack, with_prefix
 
-from components.http_api import integration_uri, route_slugs
+from mapgate import naming
+from mapgate import resource_types as types
+from mapgate.components.api import integration_uri
+from mapgate.naming import route_slugs
+from tests.aws_models import request_errors
+from tests.harness import StackRun, changed, load_stack_file, run_stack, with_prefix
 
-INTEGRATION = "aws:apigatewayv2/integration:Integration"
-ROUTE = "aws:apigatewayv2/route:Route"
-STAGE = "aws:apigatewayv2/stage:Stage"
+INTEGRATION = types.INTEGRATION
+ROUTE = types.ROUTE
+STAGE = types.STAGE
 APP_ARN = "arn:aws:servicediscovery:us-east-1:123456789012:service/srv-app"
 
 
 def integrations_by_route(run: StackRun) -> dict[str, dict]:
-    integrations = {f"{i.name}-id": i.inputs for i in run.of_type(INTEGRATION)}
+    integrations = {i.id: i.inputs for i in run.of_type(INTEGRATION)}
     return {
         r.inputs["routeKey"]: integrations[r.inputs["target"].removeprefix("integrations/")] for r in run.of_type(ROUTE)
     }
+
+
+API = naming.ApiChildren(naming.API)
 
 
 def test_each_route_targets_its_integration(any_run: StackRun) -> None:
     routes = any_run.of_type(ROUTE)
     assert sorted(r.inputs["routeKey"] for r in routes) == ["GET /", "GET /follower", "GET /leader"]
     for route in routes:
-        assert route.inputs["target"] == f"integrations/{route.name}-id"  # route and integration share a name
+        slug = naming.route_slug(route.inputs["routeKey"])
+        assert route.name == API.route(slug)
+        assert route.inputs["target"] == f"integrations/{any_run.one(INTEGRATION, API.integration(slug)).id}"
 
 
 def test_integration_uris_carry_the_attribute_filter(any_run: StackRun) -> None:
@@ -42,12 +50,12 @@ def test_integration_uris_carry_the_attribute_filter(any_run: StackRun) -> None:
 
 def test_integrations_are_private_http_proxies(any_run: StackRun) -> None:
     timeout = load_stack_file(
-        "dev" if "/dev" in any_run.inputs("aws:cloudwatch/logGroup:LogGroup", "app-logs")["name"] else "prod"
+        "dev" if "/dev" in any_run.inputs(types.LOG_GROUP, naming.ServiceChildren("app").logs)["name"] else "prod"
     )["mapgate:api"]["timeoutMs"]
     for inputs in integrations_by_route(any_run).values():
         assert inputs["integrationType"] == "HTTP_PROXY"
         assert inputs["connectionType"] == "VPC_LINK"
-        assert inputs["connectionId"] == "api-vpc-link-id"
+        assert inputs["connectionId"] == any_run.one(types.VPC_LINK, API.vpc_link).id
         assert inputs["integrationMethod"] == "ANY"
         assert inputs["payloadFormatVersion"] == "1.0"
         assert inputs["timeoutMilliseconds"] == timeout
@@ -81,7 +89,7 @@ def test_throttling_follows_config() -> None:
 
 def test_access_logs_are_json_with_the_operator_fields(any_run: StackRun) -> None:
     (stage,) = any_run.of_type(STAGE)
-    log_group = any_run.inputs("aws:cloudwatch/logGroup:LogGroup", "api-access-logs")
+    log_group = any_run.inputs(types.LOG_GROUP, API.access_logs)
     settings = stage.inputs["accessLogSettings"]
     assert settings["destinationArn"] == f"arn:aws:logs:us-east-1:123456789012:log-group:{log_group['name']}"
     fields = json.loads(settings["format"])

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 
-from harness import ROOT, StackRun, changed, run_stack, with_prefix
+from mapgate import resource_types as types
+from mapgate.config import ImageBuild
+from tests.harness import ROOT, StackRun, changed, containers, run_stack, with_prefix
 
-from components.config import ImageBuild
-
-REPO = "aws:ecr/repository:Repository"
-IMAGE = "awsx:ecr:Image"
+REPO = types.ECR_REPOSITORY
+IMAGE = types.IMAGE
 
 
 def test_services_sharing_a_build_share_one_image(dev_run: StackRun) -> None:
@@ -24,7 +24,7 @@ def test_repository_scans_on_push_and_keeps_the_last_ten(dev_run: StackRun) -> N
     (repo,) = dev_run.of_type(REPO)
     assert repo.inputs["imageScanningConfiguration"] == {"scanOnPush": True}
     assert repo.inputs["forceDelete"] is True
-    (policy,) = dev_run.of_type("aws:ecr/lifecyclePolicy:LifecyclePolicy")
+    (policy,) = dev_run.of_type(types.ECR_LIFECYCLE_POLICY)
     (rule,) = json.loads(policy.inputs["policy"])["rules"]
     assert rule["selection"] == {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 10}
     assert rule["action"] == {"type": "expire"}
@@ -32,9 +32,7 @@ def test_repository_scans_on_push_and_keeps_the_last_ten(dev_run: StackRun) -> N
 
 def test_tasks_run_the_pushed_image_by_digest(dev_run: StackRun) -> None:
     for name in ("app", "worker"):
-        (container,) = json.loads(
-            dev_run.inputs("aws:ecs/taskDefinition:TaskDefinition", f"{name}-task")["containerDefinitions"]
-        )
+        (container,) = json.loads(dev_run.inputs(types.TASK_DEFINITION, f"{name}-task")["containerDefinitions"])
         assert container["image"].endswith("/image-app-arm64-repo@sha256:" + "0" * 64)
 
 
@@ -52,15 +50,14 @@ def test_an_image_reference_builds_nothing() -> None:
     run = run_stack(with_prefix(config))
     assert run.of_type(IMAGE) == []
     assert run.of_type(REPO) == []
-    (container,) = json.loads(run.inputs("aws:ecs/taskDefinition:TaskDefinition", "app-task")["containerDefinitions"])
+    (container,) = containers(run, "app")
     assert container["image"] == "public.ecr.aws/nginx/nginx:1.27"
 
 
 def test_build_directories_with_the_same_slug_get_distinct_images() -> None:
-    from mapgate_cli.offline import as_engine_config
-
-    from components.config import parse_config
-    from components.stack import image_names
+    from mapgate.config import parse_config
+    from mapgate.offline import as_engine_config
+    from mapgate.stack import image_names
 
     config = changed("dev", ["services", "worker", "image"], {"build": "app"})
     cfg = parse_config(as_engine_config(config), project_dir=ROOT)

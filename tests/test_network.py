@@ -5,11 +5,12 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
-from harness import RecordingMocks, StackRun, changed, run_stack, with_prefix
 
-from components.network import plan_subnets
+from mapgate import resource_types as types
+from mapgate.components.network import plan_subnets
+from tests.harness import API, RecordingMocks, StackRun, changed, run_stack, with_prefix
 
-VPC = "awsx:ec2:Vpc"
+VPC = types.VPC
 
 
 def vpc_inputs(run: StackRun) -> dict:
@@ -95,21 +96,21 @@ def test_unusable_zones_fail_before_anything_is_created(zones: object, message: 
 
 def test_without_nat_tasks_and_vpc_link_use_public_subnets_with_public_ips(dev_run: StackRun) -> None:
     public = [f"subnet-public-{i}" for i in range(2)]
-    for service in dev_run.of_type("aws:ecs/service:Service"):
+    for service in dev_run.of_type(types.ECS_SERVICE):
         network = service.inputs["networkConfiguration"]
         assert (network["subnets"], network["assignPublicIp"]) == (public, True)
-    assert dev_run.inputs("aws:apigatewayv2/vpcLink:VpcLink", "api-vpc-link")["subnetIds"] == public
+    assert dev_run.inputs(types.VPC_LINK, API.vpc_link)["subnetIds"] == public
 
 
 def test_with_nat_tasks_and_vpc_link_use_private_subnets_without_public_ips(prod_run: StackRun) -> None:
     private = [f"subnet-private-{i}" for i in range(3)]
-    for service in prod_run.of_type("aws:ecs/service:Service"):
+    for service in prod_run.of_type(types.ECS_SERVICE):
         network = service.inputs["networkConfiguration"]
         assert (network["subnets"], network["assignPublicIp"]) == (private, False)
-    assert prod_run.inputs("aws:apigatewayv2/vpcLink:VpcLink", "api-vpc-link")["subnetIds"] == private
+    assert prod_run.inputs(types.VPC_LINK, API.vpc_link)["subnetIds"] == private
 
 
 def test_single_nat_strategy_is_passed_through() -> None:
     run = run_stack(with_prefix(changed("dev", ["network", "natGateways"], "single")))
     assert vpc_inputs(run)["natGateways"] == {"strategy": "Single"}
-    assert run.of_type("aws:ecs/service:Service")[0].inputs["networkConfiguration"]["assignPublicIp"] is False
+    assert run.of_type(types.ECS_SERVICE)[0].inputs["networkConfiguration"]["assignPublicIp"] is False

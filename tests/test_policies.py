@@ -11,9 +11,17 @@ from typing import Any
 
 import pulumi_policy
 import pytest
-from harness import ROOT, StackRun
-from mapgate_policies import RULES, policies
 from pulumi_policy import EnforcementLevel, PolicyResource, ResourceValidationArgs, StackValidationArgs
+
+from mapgate import naming
+from mapgate import resource_types as types
+from mapgate_policies import RULES, policies
+from tests.harness import ROOT, StackRun
+
+APP, WORKER = naming.ServiceChildren("app"), naming.ServiceChildren("worker")
+DISCOVERY = naming.DiscoveryChildren(naming.DISCOVERY)
+FIREWALL = naming.FirewallChildren(naming.FIREWALL)
+API = naming.ApiChildren(naming.API)
 
 
 @dataclass(frozen=True)
@@ -66,8 +74,8 @@ def test_prod_has_no_violations(prod_run: StackRun) -> None:
 def test_dev_has_only_its_documented_advisories(dev_run: StackRun) -> None:
     violations = evaluate(resources_of(dev_run))
     assert {(v.policy, v.enforcement, v.resource) for v in violations} == {
-        ("ecs-public-ip", "advisory", "urn:app-service"),
-        ("ecs-public-ip", "advisory", "urn:worker-service"),
+        ("ecs-public-ip", "advisory", f"urn:{APP.ecs_service}"),
+        ("ecs-public-ip", "advisory", f"urn:{WORKER.ecs_service}"),
     }
     assert all(v.message.startswith("[ECS.2] ") for v in violations)
 
@@ -109,36 +117,36 @@ def _star_resource(props: dict[str, Any]) -> None:
 
 # rule -> (stack, resource type, resource name, how to break it)
 MUTATIONS: dict[str, tuple[str, str, str, Callable[[dict[str, Any]], None]]] = {
-    "ecs-no-public-ip-behind-nat": ("prod", "aws:ecs/service:Service", "worker-service",
+    "ecs-no-public-ip-behind-nat": ("prod", types.ECS_SERVICE, WORKER.ecs_service,
                                     _set(["networkConfiguration", "assignPublicIp"], True)),
-    "ecs-public-ip": ("prod", "aws:ecs/service:Service", "app-service",
+    "ecs-public-ip": ("prod", types.ECS_SERVICE, APP.ecs_service,
                       _set(["networkConfiguration", "assignPublicIp"], True)),
-    "ecs-no-privileged-containers": ("prod", "aws:ecs/taskDefinition:TaskDefinition", "app-task",
+    "ecs-no-privileged-containers": ("prod", types.TASK_DEFINITION, APP.task_definition,
                                      _container_change(lambda c: c.update(privileged=True))),
-    "ecs-read-only-root-filesystem": ("prod", "aws:ecs/taskDefinition:TaskDefinition", "worker-task",
+    "ecs-read-only-root-filesystem": ("prod", types.TASK_DEFINITION, WORKER.task_definition,
                                       _container_change(lambda c: c.update(readonlyRootFilesystem=False))),
-    "ecs-container-logs": ("prod", "aws:ecs/taskDefinition:TaskDefinition", "app-task",
+    "ecs-container-logs": ("prod", types.TASK_DEFINITION, APP.task_definition,
                            _container_change(lambda c: c.pop("logConfiguration"))),
-    "ecs-container-insights-in-production": ("prod", "aws:ecs/cluster:Cluster", "cluster-ecs",
+    "ecs-container-insights-in-production": ("prod", types.CLUSTER, "cluster-ecs",
                                              _set(["settings"], [{"name": "containerInsights", "value": "disabled"}])),
-    "ecs-essential-containers-health-checked": ("prod", "aws:ecs/taskDefinition:TaskDefinition", "app-task",
+    "ecs-essential-containers-health-checked": ("prod", types.TASK_DEFINITION, APP.task_definition,
                                                 _container_change(lambda c: c.pop("healthCheck"))),
-    "ecs-deployment-circuit-breaker": ("prod", "aws:ecs/service:Service", "app-service",
+    "ecs-deployment-circuit-breaker": ("prod", types.ECS_SERVICE, APP.ecs_service,
                                        _set(["deploymentCircuitBreaker", "rollback"], False)),
-    "cloud-map-custom-health": ("prod", "aws:servicediscovery/service:Service", "discovery-app",
+    "cloud-map-custom-health": ("prod", types.DISCOVERY_SERVICE, DISCOVERY.service("app"),
                                 _delete("healthCheckCustomConfig")),
-    "no-ingress-from-anywhere": ("prod", "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
-                                 "firewall-worker_from_app", _set(["cidrIpv4"], "0.0.0.0/0")),
-    "no-inline-ingress-from-anywhere": ("prod", "aws:ec2/securityGroup:SecurityGroup", "firewall-app",
+    "no-ingress-from-anywhere": ("prod", types.INGRESS_RULE,
+                                 FIREWALL.ingress("worker", "app"), _set(["cidrIpv4"], "0.0.0.0/0")),
+    "no-inline-ingress-from-anywhere": ("prod", types.SECURITY_GROUP, FIREWALL.group("app"),
                                         _set(["ingress"], [{"protocol": "tcp", "fromPort": 8080, "toPort": 8080,
                                                             "ipv6CidrBlocks": ["::/0"]}])),
-    "iam-no-wildcards": ("prod", "aws:iam/rolePolicy:RolePolicy", "app-election", _open_role_policy),
-    "iam-no-wildcards-inline": ("prod", "aws:iam/role:Role", "app-task",
+    "iam-no-wildcards": ("prod", types.ROLE_POLICY, APP.election_policy, _open_role_policy),
+    "iam-no-wildcards-inline": ("prod", types.ROLE, APP.task_role,
                                 _set(["inlinePolicies"], [{"name": "x", "policy": json.dumps(
                                     {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})}])),
-    "log-group-retention": ("prod", "aws:cloudwatch/logGroup:LogGroup", "app-logs", _delete("retentionInDays")),
-    "http-api-access-logs": ("prod", "aws:apigatewayv2/stage:Stage", "api-stage", _delete("accessLogSettings")),
-    "http-api-throttling": ("prod", "aws:apigatewayv2/stage:Stage", "api-stage",
+    "log-group-retention": ("prod", types.LOG_GROUP, APP.logs, _delete("retentionInDays")),
+    "http-api-access-logs": ("prod", types.STAGE, API.stage, _delete("accessLogSettings")),
+    "http-api-throttling": ("prod", types.STAGE, API.stage,
                             _set(["defaultRouteSettings"], {"throttlingRateLimit": 50})),
 }  # fmt: skip
 
@@ -161,7 +169,7 @@ def test_each_rule_catches_a_resource_that_breaks_it(rule: str, dev_run: StackRu
 
 def test_least_privilege_allows_star_only_for_actions_without_resources(prod_run: StackRun) -> None:
     resources = resources_of(prod_run)
-    (target,) = [props for t, n, props in resources if n == "app-election"]
+    (target,) = [props for t, n, props in resources if n == APP.election_policy]
     document = json.loads(target["policy"])
     document["Statement"].append({"Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"})
     target["policy"] = json.dumps(document)

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from aws_models import shape_errors
-from harness import StackRun, changed, run_stack, with_prefix
 
-TARGET = "aws:appautoscaling/target:Target"
-POLICY = "aws:appautoscaling/policy:Policy"
-ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+from mapgate import resource_types as types
+from tests.aws_models import shape_errors
+from tests.harness import StackRun, changed, children, containers, run_stack, with_prefix
+
+TARGET = types.SCALING_TARGET
+POLICY = types.SCALING_POLICY
+ALARM = types.METRIC_ALARM
 
 
 def test_prod_app_scales_on_cpu_between_its_bounds(prod_run: StackRun) -> None:
     (target,) = prod_run.of_type(TARGET)
-    assert target.name == "app-scaling"
+    assert target.name == children("app").scaling_target
     assert (target.inputs["minCapacity"], target.inputs["maxCapacity"]) == (3, 12)
     assert target.inputs["serviceNamespace"] == "ecs"
     assert target.inputs["scalableDimension"] == "ecs:service:DesiredCount"
@@ -29,8 +29,8 @@ def test_prod_app_scales_on_cpu_between_its_bounds(prod_run: StackRun) -> None:
 
 
 def test_a_scaled_service_leaves_its_task_count_to_the_scaler(prod_run: StackRun, dev_run: StackRun) -> None:
-    ignored = {r.name: r.ignore_changes for r in prod_run.registrations if r.typ == "aws:ecs/service:Service"}
-    assert ignored == {"app-service": ("desiredCount",), "worker-service": ()}
+    ignored = {r.name: r.ignore_changes for r in prod_run.registrations if r.typ == types.ECS_SERVICE}
+    assert ignored == {children("app").ecs_service: ("desiredCount",), children("worker").ecs_service: ()}
     assert all(not r.ignore_changes for r in dev_run.registrations)
 
 
@@ -38,11 +38,11 @@ def test_memory_target_adds_a_second_policy() -> None:
     config = changed("dev", ["services", "worker", "autoscaling"], {"min": 1, "max": 4, "memoryTarget": 75})
     run = run_stack(with_prefix(config))
     policies = {p.name: p.inputs["targetTrackingScalingPolicyConfiguration"] for p in run.of_type(POLICY)}
-    assert set(policies) == {"worker-scale-on-cpu", "worker-scale-on-memory"}
-    assert policies["worker-scale-on-memory"]["predefinedMetricSpecification"] == {
-        "predefinedMetricType": "ECSServiceAverageMemoryUtilization"
-    }
-    assert policies["worker-scale-on-memory"]["targetValue"] == 75
+    worker = children("worker")
+    assert set(policies) == {worker.scaling_policy("cpu"), worker.scaling_policy("memory")}
+    memory = policies[worker.scaling_policy("memory")]
+    assert memory["predefinedMetricSpecification"] == {"predefinedMetricType": "ECSServiceAverageMemoryUtilization"}
+    assert memory["targetValue"] == 75
 
 
 def test_unscaled_stacks_have_no_scaling_resources(dev_run: StackRun) -> None:
@@ -52,8 +52,8 @@ def test_unscaled_stacks_have_no_scaling_resources(dev_run: StackRun) -> None:
 
 def test_read_only_root_with_a_writable_tmp(any_run: StackRun) -> None:
     for name in ("app", "worker"):
-        task = any_run.inputs("aws:ecs/taskDefinition:TaskDefinition", f"{name}-task")
-        (container,) = json.loads(task["containerDefinitions"])
+        task = any_run.inputs(types.TASK_DEFINITION, children(name).task_definition)
+        (container,) = containers(any_run, name)
         assert container["readonlyRootFilesystem"] is True
         assert container["mountPoints"] == [{"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False}]
         assert task["volumes"] == [{"name": "tmp"}]
@@ -62,15 +62,15 @@ def test_read_only_root_with_a_writable_tmp(any_run: StackRun) -> None:
 
 def test_writable_root_is_explicit_and_has_no_extra_volume() -> None:
     run = run_stack(with_prefix(changed("dev", ["services", "worker", "readOnlyRootFilesystem"], False)))
-    task = run.inputs("aws:ecs/taskDefinition:TaskDefinition", "worker-task")
-    (container,) = json.loads(task["containerDefinitions"])
+    task = run.inputs(types.TASK_DEFINITION, children("worker").task_definition)
+    (container,) = containers(run, "worker")
     assert container["readonlyRootFilesystem"] is False
     assert "mountPoints" not in container
     assert "volumes" not in task
 
 
 def test_tasks_are_rebalanced_across_zones(any_run: StackRun) -> None:
-    for service in any_run.of_type("aws:ecs/service:Service"):
+    for service in any_run.of_type(types.ECS_SERVICE):
         assert service.inputs["availabilityZoneRebalancing"] == "ENABLED"
 
 
@@ -123,10 +123,9 @@ def test_every_resource_says_its_environment(dev_run: StackRun, prod_run: StackR
     ],
 )
 def test_production_keeps_two_tasks_behind_every_route(path: list[str], value: object, message: str) -> None:
-    from harness import ROOT
-    from mapgate_cli.offline import as_engine_config
-
-    from components.config import ConfigError, parse_config
+    from mapgate.config import ConfigError, parse_config
+    from mapgate.offline import as_engine_config
+    from tests.harness import ROOT
 
     with pytest.raises(ConfigError) as caught:
         parse_config(as_engine_config(changed("prod", path, value)), project_dir=ROOT)

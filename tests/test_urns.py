@@ -10,8 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from harness import StackRun
-from mapgate_cli.offline import run_program
+
+from mapgate.offline import run_program
+from tests.harness import StackRun
 
 SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
 

@@ -12,38 +12,38 @@ from types import FrameType
 from mapgate_app import identity
 from mapgate_app.election import Elector
 from mapgate_app.server import AppState, drain, serve
+from mapgate_app.settings import Settings
 
 
-def _elector(me: identity.Identity) -> Elector | None:
-    service_id = os.environ.get("MAPGATE_CLOUDMAP_SERVICE_ID")
-    if not service_id:
+def _elector(settings: Settings, me: identity.Identity) -> Elector | None:
+    if settings.election is None:
         return None
     import boto3  # only tasks that elect need the AWS SDK
 
     client = boto3.client("servicediscovery", region_name=os.environ.get("AWS_REGION") or me.region)
     return Elector(
         client,
-        namespace=os.environ["MAPGATE_NAMESPACE"],
-        service_name=os.environ["MAPGATE_SERVICE"],
-        service_id=service_id,
+        namespace=settings.namespace,
+        service_name=settings.service,
+        service_id=settings.election.service_id,
         instance_id=me.task_id,
-        attribute=os.environ.get("MAPGATE_ELECTION_ATTRIBUTE", "leader"),
-        interval=float(os.environ.get("MAPGATE_ELECTION_INTERVAL", "10")),
+        attribute=settings.election.attribute,
+        interval=settings.election.interval,
     )
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = Settings.from_environ(os.environ)
     me = identity.discover()
-    elector = _elector(me)
+    elector = _elector(settings, me)
     state = AppState(
         identity=me,
-        service=os.environ.get("MAPGATE_SERVICE", "local"),
+        service=settings.service,
         role=(lambda: elector.role) if elector else (lambda: "unknown"),
-        upstream_url=os.environ.get("UPSTREAM_URL") or None,
+        upstream_url=settings.upstream_url,
     )
-    port = int(os.environ.get("MAPGATE_PORT", "8080"))
-    server = serve(state, os.environ.get("MAPGATE_HOST", "0.0.0.0"), port)
+    server = serve(state, settings.host, settings.port)
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         def shut_down() -> None:
@@ -53,7 +53,7 @@ def main() -> None:
                 state,
                 server,
                 step_down=elector.step_down if elector else None,
-                delay=float(os.environ.get("MAPGATE_DRAIN_SECONDS", "5")),
+                delay=settings.drain_seconds,
                 wait=time.sleep,
             )
 
@@ -64,7 +64,7 @@ def main() -> None:
     signal.signal(signal.SIGINT, on_signal)
     if elector is not None:
         elector.start()
-    logging.getLogger("mapgate").info("serving %s on port %s as task %s", state.service, port, me.task_id)
+    logging.getLogger("mapgate").info("serving %s on port %s as task %s", state.service, settings.port, me.task_id)
     server.serve_forever()
     server.server_close()  # waits for in-flight requests
 

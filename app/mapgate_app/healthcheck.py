@@ -11,10 +11,11 @@ import sys
 import urllib.error
 import urllib.request
 
+from mapgate_app.settings import Settings
+
 
 def main() -> int:
-    port = os.environ.get("MAPGATE_PORT", "8080")
-    url = f"http://127.0.0.1:{port}/healthz"
+    url = f"http://127.0.0.1:{Settings.from_environ(os.environ).port}/healthz"
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
             return 0 if response.status == 200 else 1

@@ -12,7 +12,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE.parent.parent), str(HERE.parent.parent / "scripts")]
 
-from harness import load_stack_file, run_stack  # noqa: E402
+from tests.harness import load_stack_file, run_stack  # noqa: E402
 
 
 def urns(stack: str) -> list[str]:

@@ -1,0 +1,69 @@
+"""What the stack tells this task, read from the environment in this one place.
+
+The names mirror `mapgate/contract.py`, which this image does not contain; `tests/test_contract.py` checks that
+the two lists are equal and that this reader consumes every variable the stack sets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+# Set by the stack on every task.
+ENV_SERVICE = "MAPGATE_SERVICE"
+ENV_NAMESPACE = "MAPGATE_NAMESPACE"
+ENV_PORT = "MAPGATE_PORT"
+# Set by the stack on tasks that elect a leader.
+ENV_CLOUDMAP_SERVICE_ID = "MAPGATE_CLOUDMAP_SERVICE_ID"
+ENV_ELECTION_ATTRIBUTE = "MAPGATE_ELECTION_ATTRIBUTE"
+ENV_ELECTION_INTERVAL = "MAPGATE_ELECTION_INTERVAL"
+
+FROM_THE_STACK = (ENV_SERVICE, ENV_NAMESPACE, ENV_PORT)
+FROM_THE_STACK_FOR_ELECTION = (ENV_CLOUDMAP_SERVICE_ID, ENV_ELECTION_ATTRIBUTE, ENV_ELECTION_INTERVAL)
+
+# Never set by the stack: knobs for running the app on a laptop or in tests.
+ENV_HOST = "MAPGATE_HOST"
+ENV_DRAIN_SECONDS = "MAPGATE_DRAIN_SECONDS"
+# The user's own variable for the sample: a URL to call on `GET /` (the worker, by its Cloud Map name).
+ENV_UPSTREAM_URL = "UPSTREAM_URL"
+
+
+@dataclass(frozen=True)
+class Election:
+    service_id: str
+    """The Cloud Map service the task's own instance lives in."""
+    attribute: str
+    interval: float
+
+
+@dataclass(frozen=True)
+class Settings:
+    service: str
+    namespace: str
+    port: int
+    election: Election | None
+    upstream_url: str | None
+    host: str
+    drain_seconds: float
+
+    @classmethod
+    def from_environ(cls, env: Mapping[str, str]) -> Settings:
+        service_id = env.get(ENV_CLOUDMAP_SERVICE_ID)
+        election = (
+            Election(
+                service_id=service_id,
+                attribute=env.get(ENV_ELECTION_ATTRIBUTE, "leader"),
+                interval=float(env.get(ENV_ELECTION_INTERVAL, "10")),
+            )
+            if service_id
+            else None
+        )
+        return cls(
+            service=env.get(ENV_SERVICE, "local"),
+            namespace=env.get(ENV_NAMESPACE, ""),
+            port=int(env.get(ENV_PORT, "8080")),
+            election=election,
+            upstream_url=env.get(ENV_UPSTREAM_URL) or None,
+            host=env.get(ENV_HOST, "0.0.0.0"),
+            drain_seconds=float(env.get(ENV_DRAIN_SECONDS, "5")),
+        )

@@ -1,0 +1,187 @@
+"""Facts about AWS that mapgate's config rules and components rely on, each with the page that states it.
+
+Only AWS's own numbers and grammars live here; mapgate's own choices (defaults, the AZ range it offers) live
+with the config field they shape. `docs/aws-rules.md` explains each rule in prose.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+# --- ECS on Fargate -------------------------------------------------------------------------------------------
+
+# Task sizes: cpu units -> the memory (MiB) Fargate accepts with them. Any other pair fails RegisterTaskDefinition
+# with "Invalid 'cpu' setting for task".
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size
+FARGATE_MEMORY_BY_CPU: Mapping[int, tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4096 + 1, 1024)),
+    1024: tuple(range(2048, 8192 + 1, 1024)),
+    2048: tuple(range(4096, 16384 + 1, 1024)),
+    4096: tuple(range(8192, 30720 + 1, 1024)),
+    8192: tuple(range(16384, 61440 + 1, 4096)),
+    16384: tuple(range(32768, 122880 + 1, 8192)),
+}
+
+# runtimePlatform.cpuArchitecture values (ARM64 runs on Fargate Spot since September 2024).
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RuntimePlatform.html
+CPU_ARCHITECTURE: Mapping[str, str] = {"arm64": "ARM64", "x86_64": "X86_64"}
+
+# The two Fargate capacity providers; a cluster must have them associated before a service may use them.
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-capacity-providers.html
+CAPACITY_PROVIDER: Mapping[str, str] = {"onDemand": "FARGATE", "spot": "FARGATE_SPOT"}
+
+# Container health check bounds, in seconds (retries is a count).
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_HealthCheck.html
+HEALTH_CHECK_INTERVAL = (5, 300)
+HEALTH_CHECK_TIMEOUT = (2, 60)
+HEALTH_CHECK_RETRIES = (1, 10)
+HEALTH_CHECK_START_PERIOD = (0, 300)
+# command[0]: CMD runs the arguments directly, CMD-SHELL runs one string through the container's shell.
+HEALTH_CHECK_COMMAND_KINDS = ("CMD", "CMD-SHELL")
+
+# A service that registers in Cloud Map can run at most 1,000 tasks (a Route 53 limit).
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-discovery.html#service-discovery-considerations
+MAX_TASKS_WITH_SERVICE_DISCOVERY = 1000
+
+# The Docker platform that matches each CPU architecture, for image builds.
+DOCKER_PLATFORM: Mapping[str, str] = {"arm64": "linux/arm64", "x86_64": "linux/amd64"}
+
+# UpdateService starts a new deployment (new tasks replace the old ones) when one of these changes, or when
+# forceNewDeployment is true; everything else (desired count, deployment bounds, grace period, tags, and the
+# capacity provider strategy) applies without replacing running tasks. Keys are aws.ecs.Service input names;
+# the UpdateService documentation says "This parameter triggers a new service deployment" for exactly these.
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateService.html
+ECS_INPUTS_THAT_START_A_DEPLOYMENT = frozenset(
+    {
+        "taskDefinition",
+        "networkConfiguration",
+        "platformVersion",
+        "serviceRegistries",
+        "loadBalancers",
+        "serviceConnectConfiguration",
+        "volumeConfiguration",
+        "vpcLatticeConfigurations",
+        "forceNewDeployment",
+    }
+)
+
+# --- Cloud Map ------------------------------------------------------------------------------------------------
+
+# A private DNS namespace is a domain name of at most 253 characters; each label at most 63.
+# https://docs.aws.amazon.com/cloud-map/latest/api/API_CreatePrivateDnsNamespace.html
+DNS_NAME_MAX = 253
+DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+# Record TTL range. https://docs.aws.amazon.com/cloud-map/latest/api/API_DnsRecord.html
+DNS_TTL_MAX = 2_147_483_647
+
+# A MULTIVALUE answer holds at most 8 healthy records. https://docs.aws.amazon.com/cloud-map/latest/api/API_DnsConfig.html
+MULTIVALUE_MAX_ANSWERS = 8
+
+# Instance attribute keys are at most 255 printable characters, values at most 1,024.
+# https://docs.aws.amazon.com/cloud-map/latest/api/API_RegisterInstance.html
+ATTRIBUTE_KEY = re.compile(r"^[!-~]{1,255}$")
+ATTRIBUTE_VALUE_MAX = 1024
+
+# The calls a task makes to keep its own instance's attributes, and what each needs besides its own action.
+# RegisterInstance also changes the instance's records in the namespace's hosted zone, so Cloud Map calls Route 53
+# with the caller's credentials: route53:ChangeResourceRecordSets, and route53:GetHostedZone, which AWS's own
+# registrant policy (AWSCloudMapRegisterInstanceAccess) grants with it. The reference also lists
+# route53:{Create,Get,Update}HealthCheck, which apply only to services with a Route 53 HealthCheckConfig (private
+# DNS namespaces support none; mapgate's services use HealthCheckCustomConfig), and ec2:DescribeInstances, which
+# applies only to instances registered with AWS_EC2_INSTANCE_ID (Fargate tasks have none).
+# https://docs.aws.amazon.com/cloud-map/latest/dg/cloud-map-api-permissions-ref.html
+# https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSCloudMapRegisterInstanceAccess.html
+# Resource types per action: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscloudmap.html
+REGISTER_INSTANCE_ROUTE53_ACTIONS = ("route53:ChangeResourceRecordSets", "route53:GetHostedZone")
+
+# A namespace's HttpName is what DiscoverInstances takes as NamespaceName. It is usually the namespace's name, but
+# when that name is already taken in the account and Region, Cloud Map adds a generated hash to the HttpName.
+# https://docs.aws.amazon.com/cloud-map/latest/api/API_DiscoverInstances.html (NamespaceName)
+# So the election finds the HttpName by namespace id (GetNamespace), never by the configured name.
+
+# --- API Gateway HTTP APIs --------------------------------------------------------------------------------------
+
+# Integration timeout: 50 ms to 30 s, and 30 s is a hard limit.
+# https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html
+INTEGRATION_TIMEOUT_MS = (50, 30_000)
+
+# Stage throttling cannot exceed the account's default of 10,000 requests per second and a burst of 5,000.
+# https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-throttling.html
+ACCOUNT_RATE_LIMIT = 10_000
+ACCOUNT_BURST_LIMIT = 5_000
+
+# Route keys are "METHOD /path" (or $default); paths use {param} segments and at most one greedy {proxy+}, last.
+# https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-routes.html
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY")
+DEFAULT_ROUTE = "$default"
+_ROUTE_SEGMENT = r"(?:[A-Za-z0-9._~-]+|\{[A-Za-z_][A-Za-z0-9_]*\})"
+ROUTE_PATH = re.compile(rf"^/$|^(?:/{_ROUTE_SEGMENT})*(?:/\{{[A-Za-z_][A-Za-z0-9_]*\+\}})?$")
+
+
+def parse_route_key(key: str) -> tuple[str, str]:
+    """'GET /leader' -> ('GET', '/leader'). Raises ValueError, saying what is allowed, when malformed."""
+    method, _, path = key.partition(" ")
+    if method not in HTTP_METHODS or not path:
+        raise ValueError(f'must be "METHOD /path" with METHOD one of {", ".join(HTTP_METHODS)}')
+    if not ROUTE_PATH.match(path):
+        raise ValueError(
+            f"path {path!r} must start with '/', use segments of letters, digits, '-', '.', '_', '~' "
+            "or {param}, end without '/', and put a greedy {proxy+} only last"
+        )
+    return method, path
+
+
+# Access log formats must include $context.requestId and stay under 3 KB.
+# https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-logging.html
+ACCESS_LOG_REQUIRED_VARIABLE = "$context.requestId"
+ACCESS_LOG_FORMAT_MAX_BYTES = 3 * 1024
+
+# --- VPC link v2 ------------------------------------------------------------------------------------------------
+
+# VPC links for HTTP APIs work only in these zone IDs (zone *IDs*, which are the same in every account; zone
+# names are shuffled per account). Regions missing here are not listed by AWS; their zones are used unchecked.
+# https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-vpc-links.html#http-api-vpc-link-availability
+VPC_LINK_ZONE_IDS: Mapping[str, frozenset[str]] = {
+    "us-east-2": frozenset({"use2-az1", "use2-az2", "use2-az3"}),
+    "us-east-1": frozenset({"use1-az1", "use1-az2", "use1-az4", "use1-az5", "use1-az6"}),
+    "us-west-1": frozenset({"usw1-az1", "usw1-az3"}),
+    "us-west-2": frozenset({"usw2-az1", "usw2-az2", "usw2-az3", "usw2-az4"}),
+    "ap-east-1": frozenset({"ape1-az2", "ape1-az3"}),
+    "ap-south-1": frozenset({"aps1-az1", "aps1-az2", "aps1-az3"}),
+    "ap-northeast-2": frozenset({"apne2-az1", "apne2-az2", "apne2-az3"}),
+    "ap-southeast-1": frozenset({"apse1-az1", "apse1-az2", "apse1-az3"}),
+    "ap-southeast-2": frozenset({"apse2-az1", "apse2-az2", "apse2-az3"}),
+    "ap-northeast-1": frozenset({"apne1-az1", "apne1-az2", "apne1-az4"}),
+    "ca-central-1": frozenset({"cac1-az1", "cac1-az2"}),
+    "eu-central-1": frozenset({"euc1-az1", "euc1-az2", "euc1-az3"}),
+    "eu-west-1": frozenset({"euw1-az1", "euw1-az2", "euw1-az3"}),
+    "eu-west-2": frozenset({"euw2-az1", "euw2-az2", "euw2-az3"}),
+    "eu-west-3": frozenset({"euw3-az1", "euw3-az3"}),
+    "eu-south-2": frozenset({"eus2-az1", "eus2-az2", "eus2-az3"}),
+    "eu-north-1": frozenset({"eun1-az1", "eun1-az2", "eun1-az3"}),
+    "me-south-1": frozenset({"mes1-az1", "mes1-az2", "mes1-az3"}),
+    "sa-east-1": frozenset({"sae1-az1", "sae1-az2", "sae1-az3"}),
+    "us-gov-west-1": frozenset({"usgw1-az1", "usgw1-az2", "usgw1-az3"}),
+}
+
+
+def vpc_link_supports(region: str, zone_id: str) -> bool:
+    supported = VPC_LINK_ZONE_IDS.get(region)
+    return supported is None or zone_id in supported
+
+
+# --- CloudWatch -------------------------------------------------------------------------------------------------
+
+# The retention periods CloudWatch Logs accepts (0, "never expire", is deliberately not offered by mapgate).
+# https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+                      3288, 3653)  # fmt: skip
+
+# --- SNS --------------------------------------------------------------------------------------------------------
+
+# Topic ARNs; names are 1-256 of letters, digits, '-' and '_', plus '.fifo' for FIFO topics.
+# https://docs.aws.amazon.com/sns/latest/api/API_CreateTopic.html
+SNS_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")

@@ -1,0 +1,180 @@
+"""What a program run built, as facts: services, routes, who calls whom. The one reader of a `StackRun`.
+
+Everything here comes from data links, never from names or descriptions: resources are matched by the
+`mapgate:service` tag, a route to its integration by id, an integration to its Cloud Map service by ARN, and an
+ingress rule to the groups it joins by their ids.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from dataclasses import dataclass
+from typing import Any
+
+from mapgate import contract, naming
+from mapgate import resource_types as types
+from mapgate.offline import Resource, StackRun
+
+
+def container_definitions(task_definition: dict[str, Any]) -> list[dict[str, Any]]:
+    """A task definition's containers: Pulumi passes `containerDefinitions` as JSON text."""
+    value = task_definition.get("containerDefinitions") or "[]"
+    return list(json.loads(value) if isinstance(value, str) else value)
+
+
+@dataclass(frozen=True)
+class ServiceFacts:
+    name: str
+    ecs: dict[str, Any]
+    """The ECS service's inputs."""
+    task_definition: dict[str, Any]
+    container: dict[str, Any]
+    """The task's single container definition, parsed."""
+    discovery: dict[str, Any]
+    """The Cloud Map service's inputs."""
+
+    @property
+    def environment(self) -> dict[str, str]:
+        return {e["name"]: e["value"] for e in self.container.get("environment", [])}
+
+    @property
+    def tasks(self) -> int:
+        return int(self.ecs["desiredCount"])
+
+    @property
+    def capacity_provider(self) -> str:
+        (strategy,) = self.ecs["capacityProviderStrategies"]
+        return str(strategy["capacityProvider"])
+
+    @property
+    def cpu_architecture(self) -> str:
+        return str(self.task_definition["runtimePlatform"]["cpuArchitecture"])
+
+    @property
+    def cpu(self) -> int:
+        return int(self.task_definition["cpu"])
+
+    @property
+    def memory(self) -> int:
+        return int(self.task_definition["memory"])
+
+    @property
+    def port(self) -> int:
+        return int(self.container["portMappings"][0]["containerPort"])
+
+    @property
+    def public_ip(self) -> bool:
+        return bool(self.ecs["networkConfiguration"]["assignPublicIp"])
+
+    @property
+    def records(self) -> list[str]:
+        return [r["type"] for r in self.discovery["dnsConfig"]["dnsRecords"]]
+
+    @property
+    def ttl(self) -> int:
+        return int(self.discovery["dnsConfig"]["dnsRecords"][0]["ttl"])
+
+    @property
+    def election_interval(self) -> float | None:
+        """Seconds between election rounds, when the service elects a leader."""
+        interval = self.environment.get(contract.ENV_ELECTION_INTERVAL)
+        return float(interval) if interval is not None else None
+
+
+@dataclass(frozen=True)
+class RouteFacts:
+    route_key: str
+    service: str
+    query: str
+    """The Cloud Map attribute filter, e.g. `leader=true`."""
+
+
+@dataclass(frozen=True)
+class Inventory:
+    namespace: str
+    zones: list[str]
+    nat_strategy: str
+    """awsx's NAT gateway strategy: None, Single or OnePerAz."""
+    services: list[ServiceFacts]
+    routes: list[RouteFacts]
+    peers: list[tuple[str, str]]
+    """(caller, callee) for every service-to-service ingress rule."""
+    has_api: bool
+    namespaces: int
+
+    def routes_to(self, service: str) -> list[RouteFacts]:
+        return [r for r in self.routes if r.service == service]
+
+    def service(self, name: str) -> ServiceFacts:
+        (found,) = [s for s in self.services if s.name == name]
+        return found
+
+    @classmethod
+    def read(cls, run: StackRun) -> Inventory:
+        (vpc,) = run.of_type(types.VPC)
+        namespaces = run.of_type(types.NAMESPACE)
+        return cls(
+            namespace=str(namespaces[0].inputs["name"]) if namespaces else "",
+            zones=list(vpc.inputs["availabilityZoneNames"]),
+            nat_strategy=str(vpc.inputs["natGateways"]["strategy"]),
+            services=_services(run),
+            routes=_routes(run),
+            peers=_peers(run),
+            has_api=bool(run.of_type(types.HTTP_API)),
+            namespaces=len(namespaces),
+        )
+
+
+def _by_service(run: StackRun, typ: str) -> dict[str, Resource]:
+    found: dict[str, Resource] = {}
+    for resource in run.of_type(typ):
+        service = naming.service_of(resource.inputs)
+        if service is not None:
+            found[service] = resource
+    return found
+
+
+def _services(run: StackRun) -> list[ServiceFacts]:
+    ecs, definitions, discovery = (
+        _by_service(run, typ) for typ in (types.ECS_SERVICE, types.TASK_DEFINITION, types.DISCOVERY_SERVICE)
+    )
+    facts = []
+    for name in sorted(ecs):
+        definition = dict(definitions[name].inputs)
+        (container,) = container_definitions(definition)
+        facts.append(
+            ServiceFacts(
+                name=name,
+                ecs=dict(ecs[name].inputs),
+                task_definition=definition,
+                container=container,
+                discovery=dict(discovery[name].inputs),
+            )
+        )
+    return facts
+
+
+def _routes(run: StackRun) -> list[RouteFacts]:
+    services_by_arn = {
+        str(r.state.get("arn")): service
+        for r in run.of_type(types.DISCOVERY_SERVICE)
+        if (service := naming.service_of(r.inputs)) is not None
+    }
+    routes = []
+    for route in run.of_type(types.ROUTE):
+        integration = run.by_id(str(route.inputs["target"]).removeprefix("integrations/"))
+        uri = urllib.parse.urlsplit(str(integration.inputs["integrationUri"]))
+        arn = urllib.parse.urlunsplit(uri._replace(query=""))
+        routes.append(RouteFacts(str(route.inputs["routeKey"]), services_by_arn[arn], uri.query))
+    return sorted(routes, key=lambda r: r.route_key)
+
+
+def _peers(run: StackRun) -> list[tuple[str, str]]:
+    peers = []
+    for rule in run.of_type(types.INGRESS_RULE):
+        target = naming.service_of(run.by_id(str(rule.inputs["securityGroupId"])).inputs)
+        source = naming.service_of(run.by_id(str(rule.inputs["referencedSecurityGroupId"])).inputs)
+        if target is not None and source is not None:
+            peers.append((source, target))
+    return sorted(peers)

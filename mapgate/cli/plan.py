@@ -1,0 +1,226 @@
+"""`mapgate plan`: the real program under the offline runtime, described for a person.
+
+Prints the resource tree (component → children, with the settings that matter), the itemized monthly cost,
+and validation findings (the same messages `pulumi up` prints).
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+
+from mapgate import resource_types as types
+from mapgate.cli.cost import Estimate, Usage, estimate
+from mapgate.cli.inventory import Inventory, container_definitions
+from mapgate.components.api import HttpApi
+from mapgate.components.cluster import Cluster
+from mapgate.components.discovery import Discovery
+from mapgate.components.image import ImageRepository
+from mapgate.components.network import Firewall, Network
+from mapgate.components.service import FargateService
+from mapgate.config import ConfigError
+from mapgate.offline import StackRun, load_stack_file, run_program
+
+
+@dataclass
+class Plan:
+    stack: str
+    region: str
+    run: StackRun | None
+    findings: list[str] = field(default_factory=list)
+    cost: Estimate | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.run is not None and self.cost is not None and not self.findings
+
+    def checked(self) -> tuple[StackRun, Estimate]:
+        """The run and its cost; raises with the findings when the plan has none."""
+        if self.run is None or self.cost is None or self.findings:
+            raise ValueError("the plan has findings:\n" + "\n".join(self.findings))
+        return self.run, self.cost
+
+
+def make_plan(project_dir: Path, stack: str, usage: Usage | None = None) -> Plan:
+    stack_file = project_dir / f"Pulumi.{stack}.yaml"
+    if not stack_file.is_file():
+        return Plan(stack, "", None, [f"no stack file {stack_file.name} in {project_dir}"])
+    config = load_stack_file(project_dir, stack)
+    region = str(config.get("aws:region", "us-east-1"))
+    try:
+        run = run_program(project_dir, config, stack)
+    except (pulumi.RunError, ConfigError) as error:
+        return Plan(stack, region, None, str(error).splitlines())
+    return Plan(stack, region, run, [], estimate(Inventory.read(run), usage))
+
+
+# --- the tree ------------------------------------------------------------------------------------------------
+
+
+# Components in the order data flows: network first, the public edge last.
+COMPONENT_ORDER = [
+    c.type_token for c in (Network, Firewall, Discovery, Cluster, ImageRepository, FargateService, HttpApi)
+]
+
+
+def _short(typ: str) -> str:
+    """'aws:ecs/service:Service' -> 'ecs.Service', 'mapgate:api:HttpApi' -> 'HttpApi'."""
+    if typ in COMPONENT_ORDER:
+        return typ.rsplit(":", 1)[-1]
+    provider, module, name = typ.split(":")
+    return f"{module.split('/')[0]}.{name}" if provider == "aws" else f"{provider}.{module}.{name}"
+
+
+def describe(typ: str, inputs: dict[str, Any]) -> str:
+    """The settings worth seeing for one resource, in a line."""
+    match typ:
+        case types.VPC:
+            zones = inputs["availabilityZoneNames"]
+            public, private = (spec["cidrBlocks"] for spec in inputs["subnetSpecs"])
+            return (
+                f"{inputs['cidrBlock']} · {len(zones)} AZs {', '.join(zones)} · NAT {inputs['natGateways']['strategy']}"
+                f" · public {', '.join(public)} · private {', '.join(private)}"
+            )
+        case types.SECURITY_GROUP:
+            return str(inputs.get("description", ""))
+        case types.INGRESS_RULE:
+            return f"ingress tcp/{int(inputs['fromPort'])}: {inputs['description']}"
+        case types.EGRESS_RULE:
+            where = inputs.get("cidrIpv4") or f"tcp/{int(inputs['fromPort'])}"
+            return f"egress {where}: {inputs['description']}"
+        case types.NAMESPACE:
+            return f"private DNS namespace {inputs['name']}"
+        case types.DISCOVERY_SERVICE:
+            records = "+".join(r["type"] for r in inputs["dnsConfig"]["dnsRecords"])
+            ttl = int(inputs["dnsConfig"]["dnsRecords"][0]["ttl"])
+            health = "custom health" if "healthCheckCustomConfig" in inputs else "NO health"
+            return f"{inputs['name']}: {records} · TTL {ttl} · {inputs['dnsConfig']['routingPolicy']} · {health}"
+        case types.CLUSTER:
+            insights = {s["name"]: s["value"] for s in inputs.get("settings", [])}.get("containerInsights")
+            return f"{inputs['name']} · Container Insights {insights}"
+        case types.CAPACITY_PROVIDERS:
+            return " + ".join(inputs["capacityProviders"])
+        case types.TASK_DEFINITION:
+            (container,) = container_definitions(inputs)
+            hc = container["healthCheck"]
+            return (
+                f"{inputs['cpu']} CPU / {inputs['memory']} MiB · {inputs['runtimePlatform']['cpuArchitecture']}"
+                f" · health {' '.join(hc['command'][1:])} every {hc['interval']}s, timeout {hc['timeout']}s,"
+                f" {hc['retries']} retries, start {hc['startPeriod']}s"
+            )
+        case types.ECS_SERVICE:
+            (strategy,) = inputs["capacityProviderStrategies"]
+            network = inputs["networkConfiguration"]
+            registry = inputs["serviceRegistries"]
+            port = f" :{int(registry['containerPort'])}" if "containerPort" in registry else ""
+            return (
+                f"{int(inputs['desiredCount'])} tasks · {strategy['capacityProvider']}"
+                f" · {'public IP' if network['assignPublicIp'] else 'private'} · Cloud Map{port}"
+                f" · grace {int(inputs['healthCheckGracePeriodSeconds'])}s"
+            )
+        case types.LOG_GROUP:
+            return f"{inputs['name']} · {int(inputs['retentionInDays'])} days"
+        case types.ROLE_POLICY:
+            return "allows " + ", ".join(policy_actions(json.loads(inputs["policy"])))
+        case types.STAGE:
+            throttle = inputs["defaultRouteSettings"]
+            return (
+                f"{inputs['name']} · auto-deploy · {throttle['throttlingRateLimit']:g} rps, burst"
+                f" {int(throttle['throttlingBurstLimit'])} · JSON access logs"
+            )
+        case types.INTEGRATION:
+            query = urllib.parse.urlsplit(inputs["integrationUri"]).query
+            filter_ = f" ?{query}" if query else ""
+            return f"{inputs['description']}{filter_} · timeout {int(inputs['timeoutMilliseconds'])} ms"
+        case types.ROUTE:
+            return str(inputs["routeKey"])
+        case types.IMAGE:
+            return f"build {inputs['context']} for {inputs['platform']}"
+        case types.ECR_REPOSITORY:
+            return "scan on push" if inputs["imageScanningConfiguration"]["scanOnPush"] else "no scan"
+    return ""
+
+
+def policy_actions(document: dict[str, Any]) -> list[str]:
+    """Every action an IAM policy document allows (a statement's Action is a string or a list)."""
+    actions: set[str] = set()
+    for statement in document["Statement"]:
+        action = statement["Action"]
+        actions.update([action] if isinstance(action, str) else action)
+    return sorted(actions)
+
+
+def _order(registration: Any) -> tuple[int, str, str]:
+    kind = registration.typ
+    rank = COMPONENT_ORDER.index(kind) if kind in COMPONENT_ORDER else len(COMPONENT_ORDER)
+    return rank, registration.typ, registration.name
+
+
+def tree_lines(run: StackRun) -> list[str]:
+    inputs = {r.name + "|" + r.typ: dict(r.inputs) for r in run.resources}
+    children: dict[str, list[Any]] = defaultdict(list)
+    for registration in sorted(run.registrations, key=_order):
+        children[registration.parent].append(registration)
+    known = {x.urn for x in run.registrations}
+    roots = sorted((r for r in run.registrations if r.parent not in known), key=_order)
+    lines: list[str] = []
+
+    def walk(node: Any, prefix: str, last: bool) -> None:
+        detail = describe(node.typ, inputs.get(node.name + "|" + node.typ, {}))
+        branch = "└─ " if last else "├─ "
+        lines.append(f"{prefix}{branch}{node.name}  [{_short(node.typ)}]{'  ' + detail if detail else ''}")
+        kids = children.get(node.urn, [])
+        for i, kid in enumerate(kids):
+            walk(kid, prefix + ("   " if last else "│  "), i == len(kids) - 1)
+
+    for i, root in enumerate(roots):
+        walk(root, "", i == len(roots) - 1)
+    return lines
+
+
+def cost_lines(cost: Estimate) -> list[str]:
+    width = max(len(item.name) for item in cost.items)
+    lines = [f"{'item':<{width}}  {'quantity':>14}  {'unit price':>12}  {'USD/month':>10}"]
+    for item in cost.items:
+        lines.append(
+            f"{item.name:<{width}}  {item.quantity:>10,.2f} {'':<3}  {item.unit_usd:>12.5f}  {item.usd:>10.2f}"
+            f"   ({item.unit})"
+        )
+    lines.append(f"{'total':<{width}}  {'':>14}  {'':>12}  {cost.total_usd:>10.2f}")
+    prices = cost.prices
+    lines.append(f"prices: {prices['region']} {prices['currency']}, collected {prices['collected']}")
+    lines.append(f"  from {prices['collectedFrom']}")
+    lines.append(f"not included: {prices['notIncluded']}")
+    return lines
+
+
+def render(plan: Plan) -> str:
+    if not plan.ok:
+        return "\n".join(["validation findings:", *plan.findings])
+    run, cost = plan.checked()
+    (vpc,) = run.of_type(types.VPC)
+    header = (
+        f"stack {plan.stack} in {plan.region}: {len(run.registrations)} resources"
+        f" (offline, zones assumed: {', '.join(vpc.inputs['availabilityZoneNames'])})"
+    )
+    warnings = [f"  {w}" for w in run.warnings] or ["  none"]
+    return "\n".join(
+        [
+            header,
+            "",
+            *tree_lines(run),
+            "",
+            "monthly cost estimate:",
+            *cost_lines(cost),
+            "",
+            "validation: ok",
+            "warnings (as pulumi up prints them):",
+            *warnings,
+        ]
+    )

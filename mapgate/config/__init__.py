@@ -1,0 +1,56 @@
+"""The stack config: every `mapgate:*` key, validated in full before anything is looked up or created.
+
+`parse_config` turns the raw map into a frozen `StackConfig`, or raises one `ConfigError` that lists every
+problem: field errors from each section's model, then the cross-rules (`rules.py`) over whatever validated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from mapgate.config.api import ApiConfig, ErrorAlarm, RouteConfig, Throttling
+from mapgate.config.errors import ConfigError, Problem
+from mapgate.config.network import NetworkConfig
+from mapgate.config.rules import Sections, cross_problems
+from mapgate.config.services import Architecture, Autoscaling, HealthCheck, ImageBuild, ServiceConfig
+from mapgate.config.source import decode_raw, raw_from_pulumi
+from mapgate.config.stack import StackConfig
+
+__all__ = [
+    "ApiConfig",
+    "Architecture",
+    "Autoscaling",
+    "ConfigError",
+    "ErrorAlarm",
+    "HealthCheck",
+    "ImageBuild",
+    "NetworkConfig",
+    "Problem",
+    "RouteConfig",
+    "ServiceConfig",
+    "StackConfig",
+    "Throttling",
+    "parse_config",
+    "raw_from_pulumi",
+]
+
+
+def parse_config(raw: Mapping[str, Any], *, project_dir: str | Path = ".") -> StackConfig:
+    """Validate the `mapgate:` keys (without the prefix). Raises ConfigError listing every problem."""
+    from mapgate.config.errors import describe
+
+    data = decode_raw(raw)
+    context = {"project_dir": str(project_dir)}
+    try:
+        cfg = StackConfig.model_validate(data, context=context)
+    except ValidationError as err:
+        field_problems = [describe(e) for e in err.errors()]
+        raise ConfigError(field_problems + [str(p) for p in cross_problems(Sections.salvage(data, context))]) from None
+    problems = cross_problems(Sections.of(cfg))
+    if problems:
+        raise ConfigError([str(p) for p in problems])
+    return cfg

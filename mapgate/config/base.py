@@ -1,0 +1,82 @@
+"""The building blocks every config section uses: the model base, constrained types and error texts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
+from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
+
+
+class Model(BaseModel):
+    """camelCase keys as users write them, strict types, unknown keys rejected, immutable."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        validate_by_alias=True,
+        validate_by_name=False,
+        extra="forbid",
+        strict=True,
+        frozen=True,
+    )
+
+
+def fail(kind: str, message: str) -> PydanticCustomError:
+    """A validation error whose text is final (pydantic templates would eat braces such as {build: app})."""
+    return PydanticCustomError(kind, "{message}", {"message": message})
+
+
+def join(values: Iterable[Any]) -> str:
+    return ", ".join(str(v) for v in values)
+
+
+def int_range(lo: int, hi: int) -> AfterValidator:
+    def check(value: int) -> int:
+        if not lo <= value <= hi:
+            raise fail("out_of_range", f"must be an integer from {lo} to {hi}")
+        return value
+
+    return AfterValidator(check)
+
+
+def between(bounds: tuple[int, int]) -> AfterValidator:
+    """`int_range` from a (low, high) fact in `aws_facts`."""
+    return int_range(*bounds)
+
+
+def one_of(allowed: Iterable[int], what: str) -> AfterValidator:
+    choices = tuple(allowed)
+
+    def check(value: int) -> int:
+        if value not in choices:
+            raise fail("not_allowed", f"{what} must be one of {join(choices)}")
+        return value
+
+    return AfterValidator(check)
+
+
+# YAML writes 50 for 50.0; strict floats would reject it.
+INT_AS_FLOAT = BeforeValidator(lambda v: float(v) if type(v) is int else v)
+
+
+def positive_up_to(high: float, unit: str) -> AfterValidator:
+    def check(value: float) -> float:
+        if not 0 < value <= high:
+            raise fail("out_of_range", f"must be more than 0 and at most {high:g} {unit}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _scalar_to_str(value: Any) -> Any:
+    """YAML turns `leader: true` and `WORKERS: 4` into bool/int; AWS wants strings, so keep their text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+ScalarString = Annotated[str, BeforeValidator(_scalar_to_str)]

@@ -1,0 +1,196 @@
+"""Rules that relate one part of the config to another, run on the typed sections that validated.
+
+`Sections` holds whatever parsed on its own (each section, each service, each route), so a typo in one service
+does not hide a cross-reference problem in another, and every default a rule sees is the model's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from mapgate import aws_facts
+from mapgate.config.api import RouteConfig, RouteKey
+from mapgate.config.errors import Problem, unknown_name
+from mapgate.config.services import ServiceConfig, ServiceName
+from mapgate.config.stack import StackConfig
+from mapgate.contract import ELECTION_ATTRIBUTE
+
+
+@dataclass(frozen=True)
+class Sections:
+    """The parts of the stack config that validated, typed; `None` where a part did not."""
+
+    service_names: list[str]  # every service the config names, valid or not, for "did you mean"
+    services: Mapping[str, ServiceConfig] = field(default_factory=dict)
+    routes: Mapping[str, RouteConfig] = field(default_factory=dict)
+    namespace: str | None = None
+    production: bool | None = None
+
+    @classmethod
+    def of(cls, cfg: StackConfig) -> Sections:
+        return cls(
+            service_names=sorted(cfg.services),
+            services=cfg.services,
+            routes=cfg.api.routes,
+            namespace=cfg.namespace,
+            production=cfg.production,
+        )
+
+    @classmethod
+    def salvage(cls, data: Mapping[str, Any], context: Mapping[str, Any]) -> Sections:
+        """Validate each part of config that failed as a whole on its own, keeping what passes."""
+        raw_services = data.get("services")
+        services_raw = raw_services if isinstance(raw_services, dict) else {}
+        services = {
+            name: svc
+            for name, raw in services_raw.items()
+            if _valid(ServiceName, name) is not None and (svc := _valid(ServiceConfig, raw, context)) is not None
+        }
+        raw_api = data.get("api")
+        api = raw_api if isinstance(raw_api, dict) else {}
+        raw_routes = api.get("routes")
+        routes = {
+            key: route
+            for key, raw in (raw_routes if isinstance(raw_routes, dict) else {}).items()
+            if _valid(RouteKey, key) is not None and (route := _valid(RouteConfig, raw)) is not None
+        }
+        return cls(
+            service_names=sorted(str(name) for name in services_raw),
+            services=services,
+            routes=routes,
+            namespace=_section(StackConfig, "namespace", data, context),
+            production=_section(StackConfig, "production", data, context),
+        )
+
+
+def _valid(kind: Any, value: Any, context: Mapping[str, Any] | None = None) -> Any:
+    try:
+        return TypeAdapter(kind).validate_python(value, strict=True, context=dict(context or {}))
+    except ValidationError:
+        return None
+
+
+def _section(model: type[BaseModel], name: str, data: Mapping[str, Any], context: Mapping[str, Any]) -> Any:
+    """One field of `model` from raw `data`: its validated value, the model's default when absent, or None."""
+    spec = model.model_fields[name]
+    key = spec.alias or name
+    if key not in data:
+        return None if spec.is_required() else spec.get_default(call_default_factory=True)
+    kind = Annotated[spec.annotation, *spec.metadata] if spec.metadata else spec.annotation
+    return _valid(kind, data[key], context)
+
+
+Rule = Callable[[Sections], Iterator[Problem]]
+
+
+def service_dns_names_fit(s: Sections) -> Iterator[Problem]:
+    if s.namespace is None:
+        return
+    for name in s.service_names:
+        if len(name) + 1 + len(s.namespace) > aws_facts.DNS_NAME_MAX:
+            yield Problem(
+                ("services", name), name, f"{name}.{s.namespace} is longer than {aws_facts.DNS_NAME_MAX} characters"
+            )
+
+
+def peers_exist(s: Sections) -> Iterator[Problem]:
+    for name, svc in s.services.items():
+        for i, peer in enumerate(svc.allow_from):
+            loc = ("services", name, "allowFrom", i)
+            if peer == name:
+                yield Problem(loc, peer, "a service always reaches itself; list other services only")
+            elif peer not in s.service_names:
+                yield Problem(loc, peer, unknown_name(peer, s.service_names))
+
+
+def scaling_bounds_hold(s: Sections) -> Iterator[Problem]:
+    for name, svc in s.services.items():
+        scaling = svc.autoscaling
+        if scaling is None:
+            continue
+        if scaling.min > scaling.max:
+            yield Problem(("services", name, "autoscaling", "min"), scaling.min, f"must be at most max ({scaling.max})")
+        elif not scaling.min <= svc.desired_count <= scaling.max:
+            yield Problem(
+                ("services", name, "desiredCount"),
+                svc.desired_count,
+                f"must be within autoscaling min..max ({scaling.min}..{scaling.max})",
+            )
+
+
+def election_has_srv(s: Sections) -> Iterator[Problem]:
+    for name, svc in s.services.items():
+        if svc.leader_election and not svc.registers_srv:
+            # The election rewrites its own Cloud Map instance, which must carry AWS_INSTANCE_PORT.
+            yield Problem(
+                ("services", name, "records"),
+                svc.records,
+                'leaderElection needs SRV records: set records to ["A", "SRV"] or ["SRV"]',
+            )
+
+
+def routes_reach_srv_services(s: Sections) -> Iterator[Problem]:
+    for key, route in s.routes.items():
+        loc = ("api", "routes", key, "service")
+        if route.service not in s.service_names:
+            yield Problem(loc, route.service, unknown_name(route.service, s.service_names))
+            continue
+        target = s.services.get(route.service)
+        if target is not None and not target.registers_srv:
+            # API Gateway takes the port from Cloud Map; ECS writes it only with SRV records.
+            yield Problem(
+                loc,
+                route.service,
+                f"API routes need a port from Cloud Map: add SRV to services.{route.service}.records",
+            )
+
+
+def election_filters_have_an_election(s: Sections) -> Iterator[Problem]:
+    for key, route in s.routes.items():
+        target = s.services.get(route.service)
+        if ELECTION_ATTRIBUTE in route.attributes and target is not None and not target.leader_election:
+            yield Problem(
+                ("api", "routes", key, "attributes", ELECTION_ATTRIBUTE),
+                route.attributes[ELECTION_ATTRIBUTE],
+                f"no task writes '{ELECTION_ATTRIBUTE}' unless services.{route.service}.leaderElection is true",
+            )
+
+
+MIN_ROUTED_TASKS_IN_PRODUCTION = 2
+
+
+def production_keeps_routes_up(s: Sections) -> Iterator[Problem]:
+    """With one task, a deployment or a Spot interruption leaves a route with nothing healthy: 500/503."""
+    if not s.production:
+        return
+    first_route: dict[str, str] = {}
+    for key in sorted(s.routes):
+        first_route.setdefault(s.routes[key].service, key)
+    for service, key in sorted(first_route.items()):
+        target = s.services.get(service)
+        if target is None:
+            continue
+        why = f"a routed service needs at least {MIN_ROUTED_TASKS_IN_PRODUCTION} tasks in production (route {key})"
+        if target.desired_count < MIN_ROUTED_TASKS_IN_PRODUCTION:
+            yield Problem(("services", service, "desiredCount"), target.desired_count, why)
+        if target.autoscaling is not None and target.autoscaling.min < MIN_ROUTED_TASKS_IN_PRODUCTION:
+            yield Problem(("services", service, "autoscaling", "min"), target.autoscaling.min, why)
+
+
+RULES: tuple[Rule, ...] = (
+    service_dns_names_fit,
+    peers_exist,
+    scaling_bounds_hold,
+    election_has_srv,
+    routes_reach_srv_services,
+    production_keeps_routes_up,
+    election_filters_have_an_election,
+)
+
+
+def cross_problems(sections: Sections) -> list[Problem]:
+    return [problem for rule in RULES for problem in rule(sections)]

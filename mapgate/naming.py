@@ -1,0 +1,206 @@
+"""How mapgate names what it creates, and how readers find a resource again. Defined once, for components,
+`build()` and the CLI alike.
+
+Logical names (Pulumi's, part of each URN): a component's children are `<component>-<part>`. Service names and
+route slugs are DNS labels (`a-z`, `0-9`, `-`), so a part that joins two names, or names a second resource for
+the same thing, uses `_`, which no name can contain: `firewall-app_from_vpc_link`, `api-get-leader_route`.
+Two children never share a name; `tests/test_naming.py` checks that on adversarial service names.
+
+Readers never parse names or descriptions: they read tags (`SERVICE_TAG`, `ROLE_TAG`) and follow ids and ARNs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from mapgate import PROJECT
+from mapgate.aws_facts import DEFAULT_ROUTE, parse_route_key
+
+# --- tags -------------------------------------------------------------------------------------------------------
+
+PROJECT_TAG: Final = "mapgate:project"
+STACK_TAG: Final = "mapgate:stack"
+# "production" or "development"; the policy pack's production-only rules key off it.
+ENVIRONMENT_TAG: Final = "mapgate:environment"
+# The mapgate service a resource belongs to (security groups, discovery services, task definitions, ECS services).
+SERVICE_TAG: Final = "mapgate:service"
+# What a resource is for, where the type alone does not say (the VPC link's security group).
+ROLE_TAG: Final = "mapgate:role"
+VPC_LINK_ROLE: Final = "vpc-link"
+
+
+def stack_tags(stack: str, *, production: bool) -> dict[str, str]:
+    return {
+        PROJECT_TAG: PROJECT,
+        STACK_TAG: stack,
+        ENVIRONMENT_TAG: "production" if production else "development",
+    }
+
+
+def service_of(inputs: Mapping[str, Any]) -> str | None:
+    """The mapgate service a registered resource belongs to, from its tags."""
+    return (inputs.get("tags") or {}).get(SERVICE_TAG)
+
+
+def role_of(inputs: Mapping[str, Any]) -> str | None:
+    return (inputs.get("tags") or {}).get(ROLE_TAG)
+
+
+# --- components -------------------------------------------------------------------------------------------------
+
+NETWORK: Final = "network"
+FIREWALL: Final = "firewall"
+DISCOVERY: Final = "discovery"
+CLUSTER: Final = "cluster"
+API: Final = "api"
+IMAGE_PREFIX: Final = "image-"
+
+# A service's component is named after the service, so it must not take a name another component uses.
+RESERVED_SERVICE_NAMES: Final = frozenset({NETWORK, FIREWALL, DISCOVERY, CLUSTER, API})
+
+
+def reserved_service_name(name: str) -> bool:
+    return name in RESERVED_SERVICE_NAMES or name.startswith(IMAGE_PREFIX)
+
+
+def image(directory: str, architecture: str) -> str:
+    """`image-<dir>-<arch>`: one ImageRepository per build directory and CPU architecture."""
+    return f"{IMAGE_PREFIX}{re.sub(r'[^a-z0-9]+', '-', directory.lower()).strip('-')}-{architecture}"
+
+
+# --- children ---------------------------------------------------------------------------------------------------
+
+
+def child(component: str, part: str) -> str:
+    return f"{component}-{part}"
+
+
+def joined(component: str, *parts: str) -> str:
+    """A child named after two things, or a second resource for one thing: the parts joined by `_`."""
+    return f"{component}-{'_'.join(parts)}"
+
+
+class ServiceChildren:
+    """The children of one FargateService component."""
+
+    def __init__(self, component: str):
+        self.component = component
+        self.logs = child(component, "logs")
+        self.execution_role = child(component, "execution")
+        self.execution_policy = child(component, "execution-policy")
+        self.task_role = joined(component, "task", "role")
+        self.task_definition = child(component, "task")
+        self.election_policy = child(component, "election")
+        self.ecs_service = child(component, "service")
+        self.scaling_target = child(component, "scaling")
+        # Before 0.2 the task role and the task definition were both `<service>-task`; the alias keeps the role.
+        self.task_role_before_0_2 = child(component, "task")
+
+    def scaling_policy(self, metric: str) -> str:
+        return child(self.component, f"scale-on-{metric}")
+
+
+class DiscoveryChildren:
+    """The children of the Discovery component."""
+
+    def __init__(self, component: str):
+        self.component = component
+        self.namespace = joined(component, "private", "namespace")
+        # Before 0.2 the namespace was `discovery-namespace`, which a service named `namespace` would also get.
+        self.namespace_before_0_2 = child(component, "namespace")
+
+    def service(self, service: str) -> str:
+        return child(self.component, service)
+
+
+class FirewallChildren:
+    """The children of the Firewall component."""
+
+    def __init__(self, component: str):
+        self.component = component
+        self.vpc_link_group = joined(component, "vpc", "link")
+
+    def group(self, service: str) -> str:
+        return child(self.component, service)
+
+    def egress(self, service: str) -> str:
+        return joined(self.component, service, "egress")
+
+    def vpc_link_to(self, service: str) -> str:
+        return joined(self.component, "vpc", "link", "to", service)
+
+    def ingress(self, target: str, source: str) -> str:
+        return joined(self.component, target, "from", source)
+
+
+VPC_LINK_SOURCE: Final = "vpc_link"  # the ingress source name of the VPC link (never a service: it has a `_`)
+
+
+class ApiChildren:
+    """The children of the HttpApi component."""
+
+    def __init__(self, component: str):
+        self.component = component
+        self.api = child(component, "http")
+        self.vpc_link = child(component, "vpc-link")
+        self.access_logs = child(component, "access-logs")
+        self.stage = child(component, "stage")
+        self.error_alarm = child(component, "5xx-rate")
+
+    def integration(self, slug: str) -> str:
+        return child(self.component, slug)
+
+    def route(self, slug: str) -> str:
+        return joined(self.component, slug, "route")
+
+    def route_before_0_2(self, slug: str) -> str:
+        # Before 0.2 a route had its integration's name; the alias keeps the route.
+        return child(self.component, slug)
+
+
+# --- routes -----------------------------------------------------------------------------------------------------
+
+
+def route_slug(route_key: str) -> str:
+    """'GET /leader' -> 'get-leader', 'GET /' -> 'get-root', '$default' -> 'default'."""
+    if route_key == DEFAULT_ROUTE:
+        return "default"
+    method, path = parse_route_key(route_key)
+    words = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-")
+    return f"{method.lower()}-{words or 'root'}"
+
+
+def route_slugs(route_keys: Sequence[str]) -> dict[str, str]:
+    """Unique slugs; keys that would collide ('GET /a-b', 'GET /a/b') get a numeric suffix in sorted order."""
+    slugs: dict[str, str] = {}
+    taken: set[str] = set()
+    for key in sorted(route_keys):
+        base = slug = route_slug(key)
+        n = 2
+        while slug in taken:
+            slug, n = f"{base}-{n}", n + 1
+        slugs[key] = slug
+        taken.add(slug)
+    return slugs
+
+
+# --- physical names in AWS --------------------------------------------------------------------------------------
+
+
+def cluster_name(stack: str) -> str:
+    return f"{PROJECT}-{stack}"
+
+
+def task_family(stack: str, service: str) -> str:
+    return f"{PROJECT}-{stack}-{service}"
+
+
+def log_group_name(stack: str, service: str) -> str:
+    return f"/{PROJECT}/{stack}/{service}"
+
+
+def access_log_group_name(stack: str) -> str:
+    # The /aws/vendedlogs/ prefix keeps the log group's resource policy small when API Gateway writes to it.
+    return f"/aws/vendedlogs/apis/{PROJECT}-{stack}"

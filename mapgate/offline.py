@@ -1,0 +1,320 @@
+"""Run the real program (`__main__.py`) under Pulumi's mock runtime: no CLI, no credentials, no network.
+
+Used by `mapgate plan` and by the test suite. Every registration is recorded with its inputs and parent;
+with preview=False every output resolves, so callers inspect plain data after the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import runpy
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import settings as runtime_settings
+from pulumi.runtime.mocks import MockMonitor
+
+from mapgate import PROJECT
+from mapgate import resource_types as types
+from mapgate.aws_facts import VPC_LINK_ZONE_IDS
+
+ACCOUNT = "123456789012"
+
+
+def assumed_zones(region: str, count: int = 6) -> dict[str, str]:
+    """Offline there is no account to ask: assume `<region>a…` map to zone IDs that host VPC link v2."""
+    supported = sorted(VPC_LINK_ZONE_IDS.get(region, ()))
+    ids = supported or [f"{region}-az{i + 1}" for i in range(count)]
+    return {f"{region}{chr(ord('a') + i)}": zone_id for i, zone_id in enumerate(ids[:count])}
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One registered cloud resource: what the program sent (`inputs`), and the state the mocks answered."""
+
+    typ: str
+    name: str
+    id: str
+    inputs: dict[str, Any]
+    state: dict[str, Any]
+
+
+@dataclass
+class OfflineMocks(pulumi.runtime.Mocks):
+    """Answers every resource with typed, camelCase outputs AWS would compute, and the invokes the program makes."""
+
+    region: str = "us-east-1"
+    zones: Mapping[str, str] = field(default_factory=dict)
+    resources: list[Resource] = field(default_factory=list)
+    calls: list[pulumi.runtime.MockCallArgs] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.zones:
+            self.zones = assumed_zones(self.region)
+
+    def _arn(self, service: str, resource: str) -> str:
+        return f"arn:aws:{service}:{self.region}:{ACCOUNT}:{resource}"
+
+    def _computed(self, args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+        name, inputs = args.name, args.inputs
+        match args.typ:
+            case types.VPC:  # remote component: only typed outputs, never its inputs echoed back
+                zones = inputs["availabilityZoneNames"]
+                return {
+                    "vpcId": "vpc-0123456789abcdef0",
+                    "publicSubnetIds": [f"subnet-public-{i}" for i, _ in enumerate(zones)],
+                    "privateSubnetIds": [f"subnet-private-{i}" for i, _ in enumerate(zones)],
+                }
+            case types.IMAGE:
+                return {"imageUri": f"{inputs['repositoryUrl']}@sha256:{'0' * 64}"}
+            case types.SECURITY_GROUP:
+                return {"arn": self._arn("ec2", f"security-group/sg-{name}")}
+            case types.NAMESPACE:
+                return {"arn": self._arn("servicediscovery", f"namespace/ns-{name}"), "hostedZone": "Z0123456789"}
+            case types.DISCOVERY_SERVICE:
+                return {"arn": self._arn("servicediscovery", f"service/srv-{inputs['name']}")}
+            case types.CLUSTER:
+                return {"arn": self._arn("ecs", f"cluster/{inputs['name']}")}
+            case types.TASK_DEFINITION:
+                return {"arn": self._arn("ecs", f"task-definition/{inputs['family']}:1"), "revision": 1}
+            case types.ECS_SERVICE:
+                return {"name": f"{name}-1a2b3c4"}
+            case types.ROLE:
+                return {"arn": f"arn:aws:iam::{ACCOUNT}:role/{name}", "name": name}
+            case types.LOG_GROUP:
+                return {"arn": self._arn("logs", f"log-group:{inputs['name']}")}
+            case types.ECR_REPOSITORY:
+                return {"name": name, "repositoryUrl": f"{ACCOUNT}.dkr.ecr.{self.region}.amazonaws.com/{name}"}
+            case types.HTTP_API:
+                return {"apiEndpoint": f"https://{name}.execute-api.{self.region}.amazonaws.com"}
+        return {}
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        remote = args.typ.startswith("awsx:")
+        state = self._computed(args) if remote else {**args.inputs, **self._computed(args)}
+        resource_id = f"{args.name}-id"
+        self.resources.append(Resource(args.typ, args.name, resource_id, dict(args.inputs), state))
+        return resource_id, state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        self.calls.append(args)
+        return self._answer(args.token), []  # the SDK iterates this despite its Optional hint
+
+    def _answer(self, token: str) -> dict[str, Any]:
+        match token:
+            case types.GET_REGION:
+                return {"region": self.region, "name": self.region, "id": self.region}
+            case types.GET_CALLER_IDENTITY:
+                return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/offline", "userId": "AIDOFFLINE"}
+            case types.GET_PARTITION:
+                return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
+            case types.GET_AVAILABILITY_ZONES:
+                return {"names": list(self.zones), "zoneIds": list(self.zones.values()), "id": self.region}
+        raise NotImplementedError(f"the program made an invoke the offline runtime does not answer: {token}")
+
+
+@dataclass(frozen=True)
+class Registration:
+    urn: str
+    typ: str
+    name: str
+    parent: str
+    ignore_changes: tuple[str, ...] = ()
+    alias_urns: tuple[str, ...] = ()  # the old URNs this resource takes over (pulumi.Alias)
+
+
+class RecordingMonitor(MockMonitor):
+    """Also records each resource's parent and which components called register_outputs."""
+
+    def __init__(self, mocks: OfflineMocks):
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+        self.outputs_registered: set[str] = set()
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self.registrations.append(
+                Registration(
+                    response.urn,
+                    request.type,
+                    request.name,
+                    request.parent,
+                    tuple(request.ignoreChanges),
+                    self._alias_urns(request),
+                )
+            )
+        return response
+
+    def _alias_urns(self, request: Any) -> tuple[str, ...]:
+        urns = []
+        for alias in request.aliases:  # (aliasSpecs is only the flag saying these are specs)
+            if alias.WhichOneof("alias") == "urn":
+                urns.append(alias.urn)
+                continue
+            spec = alias.spec
+            parent = "" if spec.noParent else (spec.parentUrn or request.parent)
+            urns.append(self.make_urn(parent, spec.type or request.type, spec.name or request.name))
+        return tuple(urns)
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        self.outputs_registered.add(request.urn)
+        return super().RegisterResourceOutputs(request)
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage() not in self.messages:
+            self.messages.append(record.getMessage())
+
+
+@dataclass
+class StackRun:
+    """What one program run registered, plus its resolved stack outputs and the engine warnings it logged."""
+
+    resources: list[Resource]
+    outputs: dict[str, Any]
+    calls: list[pulumi.runtime.MockCallArgs]
+    registrations: list[Registration]
+    outputs_registered: set[str]
+    warnings: list[str] = field(default_factory=list)
+
+    def of_type(self, typ: str) -> list[Resource]:
+        return [r for r in self.resources if r.typ == typ]
+
+    def one(self, typ: str, name: str) -> Resource:
+        found = [r for r in self.of_type(typ) if r.name == name]
+        if len(found) != 1:
+            raise LookupError(f"expected one {typ} named {name}, found {[r.name for r in self.of_type(typ)]}")
+        return found[0]
+
+    def inputs(self, typ: str, name: str) -> dict[str, Any]:
+        return dict(self.one(typ, name).inputs)
+
+    def by_id(self, resource_id: str) -> Resource:
+        (found,) = [r for r in self.resources if r.id == resource_id]
+        return found
+
+
+def load_stack_file(project_dir: Path, stack: str) -> dict[str, Any]:
+    """The `config:` block of Pulumi.<stack>.yaml, as YAML values."""
+    import yaml  # the CLI extra; the deploy never reads stack files itself
+
+    path = project_dir / f"Pulumi.{stack}.yaml"
+    document = yaml.safe_load(path.read_text()) or {}
+    return dict(document.get("config") or {})
+
+
+def as_engine_config(config: Mapping[str, Any]) -> dict[str, str]:
+    """Encode config as the Pulumi CLI hands it to the program: strings, objects as JSON."""
+    return {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()}
+
+
+@contextmanager
+def _engine_environment(config: Mapping[str, Any]) -> Iterator[None]:
+    saved = os.environ.get("PULUMI_CONFIG")
+    os.environ["PULUMI_CONFIG"] = json.dumps(as_engine_config(config))
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("PULUMI_CONFIG", None)
+        else:
+            os.environ["PULUMI_CONFIG"] = saved
+
+
+def run_program(
+    project_dir: Path,
+    config: Mapping[str, Any],
+    stack: str,
+    mocks: OfflineMocks | None = None,
+    *,
+    preview: bool = False,
+) -> StackRun:
+    """Run `<project_dir>/__main__.py` as `pulumi up` (or `preview`) would, with `config` as the stack config.
+
+    With preview=False every output resolves, and the run fails unless the stack outputs did.
+    """
+    if str(project_dir) not in sys.path:
+        sys.path.insert(0, str(project_dir))
+
+    def main() -> None:
+        runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")
+
+    return run_inline(main, config, stack, mocks, preview=preview)
+
+
+def run_inline(
+    main: Callable[[], None],
+    config: Mapping[str, Any],
+    stack: str,
+    mocks: OfflineMocks | None = None,
+    *,
+    preview: bool = False,
+) -> StackRun:
+    """Run `main` as a Pulumi program under the mocks; what it exports becomes the run's outputs.
+
+    A test that builds one component alone calls this with a `main` that creates it and exports its outputs.
+    """
+    mocks = mocks or OfflineMocks(region=str(config.get("aws:region", "us-east-1")))
+    monitor = RecordingMonitor(mocks)
+    # Engine log messages (pulumi.log.warn) are collected for the caller instead of going to stderr.
+    warnings = _Collect()
+    logger = logging.getLogger(f"mapgate.offline.{id(monitor)}")
+    logger.propagate = False
+    logger.addHandler(warnings)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    # A small real pool. Running mock calls inline (as Pulumi's own SDK tests do) nests one event-loop pump per
+    # resource and hit Python's recursion limit at about 50 services (~650 resources).
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=4))
+    saved_settings = runtime_settings.SETTINGS
+    # set_mocks only creates a root stack when none exists; a root left by an earlier run would parent this
+    # run's components under the other stack's URN.
+    saved_root = runtime_settings.ROOT.set(None)
+    try:
+        with _engine_environment(config):
+            pulumi.runtime.set_mocks(
+                mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor, logger=logger
+            )
+            outputs: dict[str, Any] = {}
+
+            @pulumi.runtime.test
+            def program() -> pulumi.Output[Any]:
+                main()
+                root = runtime_settings.get_root_resource()
+                exported = getattr(root, "outputs", {}) if root is not None else {}
+                return pulumi.Output.from_input(dict(exported)).apply(outputs.update)
+
+            program()
+            if not outputs and not preview:
+                raise RuntimeError("the program's stack outputs never resolved")
+            # The pool registers resources in whatever order its threads finish; sort so that every reader
+            # (tests, plan, the policy pack) sees the same run every time.
+            return StackRun(
+                resources=sorted(mocks.resources, key=lambda r: (r.typ, r.name)),
+                outputs=outputs,
+                calls=list(mocks.calls),
+                registrations=sorted(monitor.registrations, key=lambda r: r.urn),
+                outputs_registered=set(monitor.outputs_registered),
+                warnings=list(warnings.messages),
+            )
+    finally:
+        logger.removeHandler(warnings)
+        runtime_settings.SETTINGS = saved_settings
+        runtime_settings.ROOT.reset(saved_root)
+        asyncio.set_event_loop(None)
+        loop.close()

@@ -1,0 +1,55 @@
+"""Resource type tokens, named once, for the code that reads what a program registered (tests, `plan`).
+
+Each is read from the SDK class itself, so a token can only be what the provider registers. Components never
+need these: they create resources through the classes.
+"""
+
+from __future__ import annotations
+
+from pulumi.type_token import get_type_token
+from pulumi_aws import apigatewayv2, appautoscaling, cloudwatch, ec2, ecr, ecs, iam, servicediscovery, sns, vpc
+from pulumi_awsx import ec2 as awsx_ec2
+from pulumi_awsx import ecr as awsx_ecr
+
+
+def token_of(cls: type) -> str:
+    token = get_type_token(cls)
+    if token is None:
+        raise TypeError(f"{cls.__qualname__} has no Pulumi type token")
+    return token
+
+
+VPC = token_of(awsx_ec2.Vpc)
+NAT_GATEWAY = token_of(ec2.NatGateway)
+SECURITY_GROUP = token_of(ec2.SecurityGroup)
+INGRESS_RULE = token_of(vpc.SecurityGroupIngressRule)
+EGRESS_RULE = token_of(vpc.SecurityGroupEgressRule)
+NAMESPACE = token_of(servicediscovery.PrivateDnsNamespace)
+DISCOVERY_SERVICE = token_of(servicediscovery.Service)
+CLUSTER = token_of(ecs.Cluster)
+CAPACITY_PROVIDERS = token_of(ecs.ClusterCapacityProviders)
+TASK_DEFINITION = token_of(ecs.TaskDefinition)
+ECS_SERVICE = token_of(ecs.Service)
+ROLE = token_of(iam.Role)
+ROLE_POLICY = token_of(iam.RolePolicy)
+ROLE_POLICY_ATTACHMENT = token_of(iam.RolePolicyAttachment)
+LOG_GROUP = token_of(cloudwatch.LogGroup)
+METRIC_ALARM = token_of(cloudwatch.MetricAlarm)
+SNS_TOPIC = token_of(sns.Topic)
+SNS_SUBSCRIPTION = token_of(sns.TopicSubscription)
+SCALING_TARGET = token_of(appautoscaling.Target)
+SCALING_POLICY = token_of(appautoscaling.Policy)
+ECR_REPOSITORY = token_of(ecr.Repository)
+ECR_LIFECYCLE_POLICY = token_of(ecr.LifecyclePolicy)
+IMAGE = token_of(awsx_ecr.Image)
+HTTP_API = token_of(apigatewayv2.Api)
+VPC_LINK = token_of(apigatewayv2.VpcLink)
+STAGE = token_of(apigatewayv2.Stage)
+INTEGRATION = token_of(apigatewayv2.Integration)
+ROUTE = token_of(apigatewayv2.Route)
+
+# Invokes (data sources) the program makes before it creates anything; `mapgate.lookups` calls them.
+GET_REGION = "aws:index/getRegion:getRegion"
+GET_CALLER_IDENTITY = "aws:index/getCallerIdentity:getCallerIdentity"
+GET_PARTITION = "aws:index/getPartition:getPartition"
+GET_AVAILABILITY_ZONES = "aws:index/getAvailabilityZones:getAvailabilityZones"

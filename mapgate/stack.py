@@ -1,0 +1,239 @@
+"""`build()`: the composition root. Validated config in, one component per concept, stack outputs out."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import pulumi
+
+from mapgate import contract, naming
+from mapgate.components.api import ApiRoute, ErrorAlarmArgs, HttpApi, HttpApiArgs
+from mapgate.components.cluster import Cluster, ClusterArgs
+from mapgate.components.discovery import DiscoveredService, Discovery, DiscoveryArgs
+from mapgate.components.image import ImageRepository, ImageRepositoryArgs
+from mapgate.components.network import Firewall, FirewallArgs, Network, NetworkArgs
+from mapgate.components.service import (
+    AwsContext,
+    ContainerHealthCheck,
+    ElectionWiring,
+    FargateService,
+    FargateServiceArgs,
+    Scaling,
+)
+from mapgate.config import ImageBuild, ServiceConfig, StackConfig
+from mapgate.lookups import look_up_aws, resolve_zones
+
+
+@dataclass(frozen=True)
+class StackOutputs:
+    api_url: pulumi.Output[str] | None
+    route_urls: pulumi.Output[dict[str, str]] | dict[str, str]
+    namespace_name: pulumi.Output[str]
+    service_dns_names: dict[str, str]
+    cluster_name: pulumi.Output[str]
+    vpc_id: pulumi.Output[str]
+
+    def export(self) -> None:
+        pulumi.export("apiUrl", self.api_url)
+        pulumi.export("routeUrls", self.route_urls)
+        pulumi.export("namespaceName", self.namespace_name)
+        pulumi.export("serviceDnsNames", self.service_dns_names)
+        pulumi.export("clusterName", self.cluster_name)
+        pulumi.export("vpcId", self.vpc_id)
+
+
+def image_names(cfg: StackConfig) -> dict[tuple[str, str], str]:
+    """One image per (build directory, architecture), named readably; a short hash only if two names clash."""
+    keys = sorted(
+        {(svc.image.build, svc.architecture) for svc in cfg.services.values() if isinstance(svc.image, ImageBuild)}
+    )
+    names: dict[tuple[str, str], str] = {}
+    for directory, architecture in keys:
+        name = naming.image(directory, architecture)
+        if name in names.values():
+            name += "-" + hashlib.sha1(directory.encode()).hexdigest()[:6]
+        names[(directory, architecture)] = name
+    return names
+
+
+def task_environment(
+    name: str, svc: ServiceConfig, cfg: StackConfig, discovery: Discovery
+) -> dict[str, pulumi.Input[str]]:
+    """Everything a container is told: the user's variables, then the `mapgate.contract` ones."""
+    environment: dict[str, pulumi.Input[str]] = {
+        **svc.environment,
+        contract.ENV_SERVICE: name,
+        contract.ENV_NAMESPACE: cfg.namespace,
+        contract.ENV_PORT: str(svc.port),
+    }
+    if svc.leader_election:
+        environment |= {
+            contract.ENV_CLOUDMAP_SERVICE_ID: discovery.service_ids[name],
+            contract.ENV_ELECTION_ATTRIBUTE: contract.ELECTION_ATTRIBUTE,
+            contract.ENV_ELECTION_INTERVAL: str(contract.ELECTION_INTERVAL_SECONDS),
+        }
+    return environment
+
+
+def fargate_service_args(
+    name: str,
+    svc: ServiceConfig,
+    *,
+    cfg: StackConfig,
+    stack: str,
+    context: AwsContext,
+    image: pulumi.Input[str],
+    network: Network,
+    firewall: Firewall,
+    discovery: Discovery,
+    cluster: Cluster,
+    tags: dict[str, str],
+) -> FargateServiceArgs:
+    hc = svc.health_check
+    scaling = svc.autoscaling
+    return FargateServiceArgs(
+        image=image,
+        port=svc.port,
+        cpu=svc.cpu,
+        memory=svc.memory,
+        architecture=svc.architecture,
+        health_check=ContainerHealthCheck(
+            command=hc.command,
+            interval=hc.interval,
+            timeout=hc.timeout,
+            retries=hc.retries,
+            start_period=hc.start_period,
+        ),
+        environment=task_environment(name, svc, cfg, discovery),
+        read_only_root_filesystem=svc.read_only_root_filesystem,
+        log_group_name=naming.log_group_name(stack, name),
+        log_retention_days=cfg.log_retention_days,
+        family=naming.task_family(stack, name),
+        capacity=svc.capacity,
+        desired_count=svc.desired_count,
+        registers_srv=svc.registers_srv,
+        cluster_arn=cluster.cluster_arn,
+        cluster_name=cluster.cluster_name,
+        subnet_ids=network.task_subnet_ids,
+        assign_public_ip=cfg.network.tasks_in_public_subnets,
+        security_group_id=firewall.task_security_group_ids[name],
+        registry_arn=discovery.service_arns[name],
+        aws=context,
+        tags={**tags, naming.SERVICE_TAG: name},
+        autoscaling=Scaling(
+            min=scaling.min, max=scaling.max, cpu_target=scaling.cpu_target, memory_target=scaling.memory_target
+        )
+        if scaling
+        else None,
+        election=ElectionWiring(
+            service_arn=discovery.service_arns[name],
+            namespace_arn=discovery.namespace_arn,
+            hosted_zone_id=discovery.hosted_zone_id,
+        )
+        if svc.leader_election
+        else None,
+    )
+
+
+def build(cfg: StackConfig, stack: str) -> StackOutputs:
+    """Create the whole platform for one stack. Every lookup that can fail runs before the first resource."""
+    context = look_up_aws()
+    zones = resolve_zones(cfg.network.availability_zones, context.region)
+    tags = naming.stack_tags(stack, production=cfg.production)
+    routed = frozenset(cfg.routed_services())
+
+    network = Network(
+        naming.NETWORK,
+        NetworkArgs(cidr=cfg.network.cidr, zones=zones, nat_gateways=cfg.network.nat_gateways, tags=tags),
+    )
+    firewall = Firewall(
+        naming.FIREWALL,
+        FirewallArgs(
+            vpc_id=network.vpc_id,
+            ports={name: svc.port for name, svc in cfg.services.items()},
+            allow_from={name: svc.allow_from for name, svc in cfg.services.items()},
+            routed=routed,
+            tags=tags,
+        ),
+    )
+    discovery = Discovery(
+        naming.DISCOVERY,
+        DiscoveryArgs(
+            namespace=cfg.namespace,
+            vpc_id=network.vpc_id,
+            services={
+                name: DiscoveredService(records=svc.records, ttl=svc.dns_ttl) for name, svc in cfg.services.items()
+            },
+            tags=tags,
+        ),
+    )
+    cluster = Cluster(
+        naming.CLUSTER,
+        ClusterArgs(cluster_name=naming.cluster_name(stack), container_insights=cfg.container_insights, tags=tags),
+    )
+    images = {
+        key: ImageRepository(image_name, ImageRepositoryArgs(context=key[0], architecture=key[1], tags=tags))
+        for key, image_name in image_names(cfg).items()
+    }
+
+    for name in sorted(cfg.services):
+        svc = cfg.services[name]
+        image = (
+            images[(svc.image.build, svc.architecture)].image_uri if isinstance(svc.image, ImageBuild) else svc.image
+        )
+        FargateService(
+            name,
+            fargate_service_args(
+                name,
+                svc,
+                cfg=cfg,
+                stack=stack,
+                context=context,
+                image=image,
+                network=network,
+                firewall=firewall,
+                discovery=discovery,
+                cluster=cluster,
+                tags=tags,
+            ),
+        )
+
+    api_url: pulumi.Output[str] | None = None
+    route_urls: pulumi.Output[dict[str, str]] | dict[str, str] = {}
+    if cfg.api.routes:
+        assert firewall.vpc_link_security_group_id is not None  # created whenever a route exists
+        alarm = cfg.api.error_alarm
+        api = HttpApi(
+            naming.API,
+            HttpApiArgs(
+                routes=[
+                    ApiRoute(
+                        route_key=key,
+                        service=route.service,
+                        service_arn=discovery.service_arns[route.service],
+                        attributes=route.attributes,
+                    )
+                    for key, route in sorted(cfg.api.routes.items())
+                ],
+                subnet_ids=network.task_subnet_ids,
+                vpc_link_security_group_id=firewall.vpc_link_security_group_id,
+                throttling_rate_limit=cfg.api.throttling.rate_limit,
+                throttling_burst_limit=cfg.api.throttling.burst_limit,
+                timeout_ms=cfg.api.timeout_ms,
+                access_log_group_name=naming.access_log_group_name(stack),
+                access_log_retention_days=cfg.api.access_log_retention_days,
+                error_alarm=ErrorAlarmArgs(threshold_percent=alarm.threshold_percent, topic_arn=alarm.topic_arn),
+                tags=tags,
+            ),
+        )
+        api_url, route_urls = api.api_endpoint, api.route_urls
+
+    return StackOutputs(
+        api_url=api_url,
+        route_urls=route_urls,
+        namespace_name=discovery.namespace_name,
+        service_dns_names={name: f"{name}.{cfg.namespace}" for name in sorted(cfg.services)},
+        cluster_name=cluster.cluster_name,
+        vpc_id=network.vpc_id,
+    )
