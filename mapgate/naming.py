@@ -148,6 +148,7 @@ class ApiChildren:
         self.access_logs = child(component, "access-logs")
         self.stage = child(component, "stage")
         self.error_alarm = child(component, "5xx-rate")
+        self.alarm_topic = child(component, "alerts")
 
     def integration(self, slug: str) -> str:
         return child(self.component, slug)
@@ -158,6 +159,9 @@ class ApiChildren:
     def route_before_0_2(self, slug: str) -> str:
         # Before 0.2 a route had its integration's name; the alias keeps the route.
         return child(self.component, slug)
+
+    def alarm_subscription(self, protocol: str) -> str:
+        return joined(self.component, "alerts", protocol)
 
 
 # --- routes -----------------------------------------------------------------------------------------------------
@@ -204,3 +208,9 @@ def log_group_name(stack: str, service: str) -> str:
 def access_log_group_name(stack: str) -> str:
     # The /aws/vendedlogs/ prefix keeps the log group's resource policy small when API Gateway writes to it.
     return f"/aws/vendedlogs/apis/{PROJECT}-{stack}"
+
+
+def default_namespace(stack: str) -> str:
+    """`<stack>.mapgate.internal`: the namespace a stack gets when its stack file names none."""
+    label = re.sub(r"[^a-z0-9-]+", "-", stack.lower()).strip("-")[:63].strip("-") or "stack"
+    return f"{label}.{PROJECT}.internal"

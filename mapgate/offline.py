@@ -7,6 +7,7 @@ with preview=False every output resolves, so callers inspect plain data after th
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -94,6 +95,8 @@ class OfflineMocks(pulumi.runtime.Mocks):
                 return {"arn": self._arn("logs", f"log-group:{inputs['name']}")}
             case types.ECR_REPOSITORY:
                 return {"name": name, "repositoryUrl": f"{ACCOUNT}.dkr.ecr.{self.region}.amazonaws.com/{name}"}
+            case types.SNS_TOPIC:
+                return {"arn": self._arn("sns", name)}
             case types.HTTP_API:
                 return {"apiEndpoint": f"https://{name}.execute-api.{self.region}.amazonaws.com"}
         return {}
@@ -130,6 +133,7 @@ class Registration:
     parent: str
     ignore_changes: tuple[str, ...] = ()
     alias_urns: tuple[str, ...] = ()  # the old URNs this resource takes over (pulumi.Alias)
+    custom_timeouts: tuple[str, str, str] = ("", "", "")  # create, update, delete ("" = the provider's default)
 
 
 class RecordingMonitor(MockMonitor):
@@ -151,6 +155,7 @@ class RecordingMonitor(MockMonitor):
                     request.parent,
                     tuple(request.ignoreChanges),
                     self._alias_urns(request),
+                    (request.customTimeouts.create, request.customTimeouts.update, request.customTimeouts.delete),
                 )
             )
         return response
@@ -205,8 +210,14 @@ class StackRun:
         return dict(self.one(typ, name).inputs)
 
     def by_id(self, resource_id: str) -> Resource:
-        (found,) = [r for r in self.resources if r.id == resource_id]
-        return found
+        return self._ids[resource_id]
+
+    @functools.cached_property
+    def _ids(self) -> dict[str, Resource]:
+        ids = {r.id: r for r in self.resources}
+        if len(ids) != len(self.resources):
+            raise LookupError("two resources of the run share an id")
+        return ids
 
 
 def load_stack_file(project_dir: Path, stack: str) -> dict[str, Any]:

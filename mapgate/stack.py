@@ -33,6 +33,7 @@ class StackOutputs:
     service_dns_names: dict[str, str]
     cluster_name: pulumi.Output[str]
     vpc_id: pulumi.Output[str]
+    alarm_topic_arn: pulumi.Output[str] | None
 
     def export(self) -> None:
         pulumi.export("apiUrl", self.api_url)
@@ -41,6 +42,7 @@ class StackOutputs:
         pulumi.export("serviceDnsNames", self.service_dns_names)
         pulumi.export("clusterName", self.cluster_name)
         pulumi.export("vpcId", self.vpc_id)
+        pulumi.export("alarmTopicArn", self.alarm_topic_arn)
 
 
 def image_names(cfg: StackConfig) -> dict[tuple[str, str], str]:
@@ -66,10 +68,12 @@ def task_environment(
         contract.ENV_SERVICE: name,
         contract.ENV_NAMESPACE: cfg.namespace,
         contract.ENV_PORT: str(svc.port),
+        contract.ENV_EXPOSE_TASK_INFO: contract.flag(cfg.exposes_task_info),
     }
     if svc.leader_election:
         environment |= {
             contract.ENV_CLOUDMAP_SERVICE_ID: discovery.service_ids[name],
+            contract.ENV_CLOUDMAP_NAMESPACE_ID: discovery.namespace_id,
             contract.ENV_ELECTION_ATTRIBUTE: contract.ELECTION_ATTRIBUTE,
             contract.ENV_ELECTION_INTERVAL: str(contract.ELECTION_INTERVAL_SECONDS),
         }
@@ -121,6 +125,7 @@ def fargate_service_args(
         registry_arn=discovery.service_arns[name],
         aws=context,
         tags={**tags, naming.SERVICE_TAG: name},
+        redeploy=svc.redeploy,
         autoscaling=Scaling(
             min=scaling.min, max=scaling.max, cpu_target=scaling.cpu_target, memory_target=scaling.memory_target
         )
@@ -200,6 +205,7 @@ def build(cfg: StackConfig, stack: str) -> StackOutputs:
         )
 
     api_url: pulumi.Output[str] | None = None
+    alarm_topic_arn: pulumi.Output[str] | None = None
     route_urls: pulumi.Output[dict[str, str]] | dict[str, str] = {}
     if cfg.api.routes:
         assert firewall.vpc_link_security_group_id is not None  # created whenever a route exists
@@ -223,11 +229,16 @@ def build(cfg: StackConfig, stack: str) -> StackOutputs:
                 timeout_ms=cfg.api.timeout_ms,
                 access_log_group_name=naming.access_log_group_name(stack),
                 access_log_retention_days=cfg.api.access_log_retention_days,
-                error_alarm=ErrorAlarmArgs(threshold_percent=alarm.threshold_percent, topic_arn=alarm.topic_arn),
+                error_alarm=ErrorAlarmArgs(
+                    threshold_percent=alarm.threshold_percent,
+                    topic_arn=alarm.topic_arn,
+                    email=alarm.email,
+                    https_endpoint=alarm.https_endpoint,
+                ),
                 tags=tags,
             ),
         )
-        api_url, route_urls = api.api_endpoint, api.route_urls
+        api_url, route_urls, alarm_topic_arn = api.api_endpoint, api.route_urls, api.alarm_topic_arn
 
     return StackOutputs(
         api_url=api_url,
@@ -236,4 +247,5 @@ def build(cfg: StackConfig, stack: str) -> StackOutputs:
         service_dns_names={name: f"{name}.{cfg.namespace}" for name in sorted(cfg.services)},
         cluster_name=cluster.cluster_name,
         vpc_id=network.vpc_id,
+        alarm_topic_arn=alarm_topic_arn,
     )

@@ -22,7 +22,7 @@ import pytest
 
 from mapgate_app.identity import Identity, from_task_metadata
 from mapgate_app.server import AppState, Server, serve
-from tests.harness import ROOT, StackRun, containers
+from tests.harness import ROOT, StackRun, containers, environment
 
 WAIT = 10.0  # upper bound for anything to happen; tests never depend on how fast it does
 
@@ -73,6 +73,44 @@ def test_every_routed_path_says_who_answered(path: str) -> None:
     assert body["request"]["method"] == "GET"
     assert body["request"]["path"] == f"{path}?x=1"
     assert body["request"]["headers"]["Host"].startswith("127.0.0.1:")
+
+
+def test_with_task_info_off_the_answer_names_no_internals() -> None:
+    state = AppState(identity=ME, service="app", role=lambda: "follower", expose_task_info=False)
+    with running(state) as server:
+        status, body = get(f"{base(server)}/follower")
+    assert status == 200
+    assert body == {"role": "follower", "service": "app", "request": {"method": "GET", "path": "/follower"}}
+
+
+def test_the_prod_worker_hides_its_internals(prod_run: StackRun) -> None:
+    """The app as the prod task definition configures it: no task id, IP, AZ or headers on a public API."""
+    port = free_port()
+    stack_env = environment(prod_run, "worker")
+    assert stack_env["MAPGATE_EXPOSE_TASK_INFO"] == "false"
+    env = {**os.environ, **stack_env, "PYTHONPATH": str(ROOT / "app"), "MAPGATE_PORT": str(port)}
+    env |= {"MAPGATE_HOST": "127.0.0.1", "MAPGATE_DRAIN_SECONDS": "0"}
+    env.pop("ECS_CONTAINER_METADATA_URI_V4", None)
+    process = subprocess.Popen([sys.executable, "-m", "mapgate_app"], env=env, stderr=subprocess.PIPE)
+    try:
+
+        def answering() -> bool:
+            try:
+                return get(f"http://127.0.0.1:{port}/healthz", timeout=1)[0] == 200
+            except OSError:
+                return False
+
+        wait_until(answering, "the worker to start")
+        status, body = get(f"http://127.0.0.1:{port}/")
+        assert status == 200
+        assert set(body) == {"role", "service", "request"}
+        assert "headers" not in body["request"]
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(WAIT) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(WAIT)
 
 
 def test_healthz_turns_503_while_draining() -> None:

@@ -26,9 +26,18 @@ class FakeStack:
         self.fail_with = fail_with
         self.config: list[tuple[str, str, bool, bool]] = []
         self.calls: list[str] = []
+        # What Pulumi.<stack>.yaml holds, as `pulumi config get --path` reads it.
+        self.stored: dict[str, str] = {"mapgate:services.app": "{}", "mapgate:services.worker": "{}"}
 
     def set_config(self, key: str, value: auto.ConfigValue, *, path: bool = False) -> None:
         self.config.append((key, value.value, value.secret, path))
+        self.stored[key] = value.value
+
+    def get_config(self, key: str, *, path: bool = False) -> auto.ConfigValue:
+        assert path
+        if key in self.stored:
+            return auto.ConfigValue(value=self.stored[key])
+        raise command_error(auto.CommandError, f"configuration key '{key}' not found for stack '{self.name}'")
 
     def _operation(self, name: str, on_output: Callable[[str], Any] | None) -> Any:
         self.calls.append(name)
@@ -72,6 +81,15 @@ class Harness:
         self.fail_with = fail_with
         self.stacks: list[FakeStack] = []
         self.opened: list[tuple[str, Path]] = []
+        self.checked: list[tuple[Path, str]] = []
+        self.builder_error: str | None = None
+
+    def check(self, work_dir: Path, stack: str) -> None:
+        from mapgate.cli.preflight import BuilderError
+
+        self.checked.append((work_dir, stack))
+        if self.builder_error:
+            raise BuilderError(self.builder_error)
 
     def factory(self, stack: str, work_dir: Path) -> FakeStack:
         self.opened.append((stack, work_dir))
@@ -82,7 +100,7 @@ class Harness:
 
     def run(self, request: Request, stdin: io.StringIO | None = None) -> tuple[int, str]:
         out = io.StringIO()
-        code = run(request, ROOT, factory=self.factory, stdin=stdin or io.StringIO(), out=out)
+        code = run(request, ROOT, factory=self.factory, stdin=stdin or io.StringIO(), out=out, builder_check=self.check)
         return code, out.getvalue()
 
 
@@ -250,3 +268,61 @@ def test_main_without_the_cli_says_how_to_install_it(
     monkeypatch.setenv("PATH", "/nonexistent")
     assert main(["preview", "--project-dir", str(ROOT)]) == automation.EXIT_NO_CLI
     assert "Pulumi CLI is not installed" in capsys.readouterr().out
+
+
+def test_redeploy_raises_the_counter_in_the_stack_config_before_up() -> None:
+    h = Harness()
+    code, out = h.run(Request("up", redeploy=["worker"]))
+    assert code == 0
+    stack = h.stacks[0]
+    assert stack.config == [("mapgate:services.worker.redeploy", "1", False, True)]
+    assert stack.calls == ["up", "outputs"]
+    assert "redeploy: services.worker.redeploy 0 -> 1 in Pulumi.dev.yaml" in out
+    stack.stored["mapgate:services.worker.redeploy"] = "4"
+    from mapgate.cli.automation import _bump_redeploy
+
+    _bump_redeploy(stack, ["worker"], io.StringIO())
+    assert stack.stored["mapgate:services.worker.redeploy"] == "5"
+
+
+def test_redeploy_of_an_unknown_service_changes_nothing() -> None:
+    h = Harness()
+    code, out = h.run(Request("up", redeploy=["wroker"]))
+    assert code == automation.EXIT_USAGE
+    assert "has no service 'wroker'" in out
+    assert h.stacks[0].config == []
+    assert h.stacks[0].calls == []
+
+
+def test_redeploy_only_goes_with_up() -> None:
+    h = Harness()
+    assert h.run(Request("preview", redeploy=["app"]))[0] == automation.EXIT_USAGE
+    assert h.opened == []
+
+
+def test_the_cli_passes_redeploy_through(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[Request] = []
+
+    def fake_run(request: Request, work_dir: Path) -> int:
+        seen.append(request)
+        return 0
+
+    monkeypatch.setattr(automation, "run", fake_run)
+    assert main(["up", "-s", "dev", "--redeploy", "app", "--redeploy", "worker"]) == 0
+    assert seen[0].redeploy == ["app", "worker"]
+
+
+@pytest.mark.parametrize(("command", "checked"), [("up", True), ("preview", True), ("refresh", False)])
+def test_up_and_preview_check_the_image_builder_first(command: str, checked: bool) -> None:
+    h = Harness()
+    assert h.run(Request(command))[0] == 0
+    assert h.checked == ([(ROOT, "dev")] if checked else [])
+
+
+def test_a_builder_that_cannot_build_stops_before_the_engine() -> None:
+    h = Harness()
+    h.builder_error = "the Docker builder cannot build linux/arm64 for app"
+    code, out = h.run(Request("up"))
+    assert code == automation.EXIT_NO_BUILDER
+    assert out == "error: the Docker builder cannot build linux/arm64 for app\n"
+    assert (h.stacks[0].calls, h.stacks[0].config) == ([], [])

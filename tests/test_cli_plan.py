@@ -34,7 +34,7 @@ def prod_plan() -> Plan:
 def test_tree_holds_every_component_and_the_settings_that_matter(dev_plan: Plan) -> None:
     text = render(dev_plan)
     for expected in [
-        "stack dev in us-east-1: 49 resources",
+        "stack dev in us-east-1: 50 resources",
         "├─ network  [Network]",
         "NAT None · public 10.0.0.0/18, 10.0.64.0/18 · private 10.0.128.0/18, 10.0.192.0/18",
         "discovery-app  [servicediscovery.Service]  app: A+SRV · TTL 10 · MULTIVALUE · custom health",
@@ -46,11 +46,17 @@ def test_tree_holds_every_component_and_the_settings_that_matter(dev_plan: Plan)
         "api-get-follower  [apigatewayv2.Integration]  GET /follower -> app ?leader=false",
         "api-stage  [apigatewayv2.Stage]  $default · auto-deploy · 20 rps, burst 40",
         "firewall-worker_from_app  [vpc.SecurityGroupIngressRule]  ingress tcp/8080: app calls worker",
+        "api-vpc-link  [apigatewayv2.VpcLink]  2 subnets · immutable: other subnets or groups replace it",
         "validation: ok",
+        "advisories (valid, but worth knowing):\n  the 5xx alarm notifies a topic this stack creates, and no one",
     ]:
         assert expected in text, expected
     # every registered resource appears once in the tree
     assert text.count("  [") == len(dev_plan.checked()[0].registrations)
+
+
+def test_prod_pages_someone_so_it_has_no_advisory(prod_plan: Plan) -> None:
+    assert "advisories (valid, but worth knowing):\n  none\n" in render(prod_plan)
 
 
 def test_prod_tree_shows_nat_per_az_and_private_tasks(prod_plan: Plan) -> None:
@@ -178,7 +184,7 @@ def test_mermaid_text_parses_as_a_flowchart(stack: str, dev_plan: Plan, prod_pla
     assert '"diagramType":"flowchart-v2"' in result.stdout
     for route in ('"GET /leader ?leader=true"', '"GET /follower ?leader=false"', '"GET /"'):
         assert f"link -->|{route}| tasks_app" in text
-    assert 'tasks_app -->|"worker.mapgate.internal"| tasks_worker' in text
+    assert f'tasks_app -->|"worker.{stack}.mapgate.internal"| tasks_worker' in text
 
 
 def test_the_mermaid_check_rejects_broken_text() -> None:

@@ -168,15 +168,18 @@ def test_api_alone_routes_each_key_to_its_filtered_integration() -> None:
     assert run.inputs(types.VPC_LINK, API.vpc_link)["securityGroupIds"] == ["sg-link"]
 
 
-def test_api_alone_alarm_notifies_the_given_topic_or_nobody() -> None:
+def test_api_alone_alarm_notifies_the_given_topic_or_its_own() -> None:
     topic = f"arn:aws:sns:us-east-1:{ACCOUNT}:pager"
     with_topic = build_alone(
         HttpApi, "edge", api_args(error_alarm=ErrorAlarmArgs(threshold_percent=3, topic_arn=topic))
     )
     alarm = with_topic.inputs(types.METRIC_ALARM, API.error_alarm)
     assert (alarm["alarmActions"], alarm["okActions"], alarm["threshold"]) == ([topic], [topic], 3)
-    without = build_alone(HttpApi, "edge", api_args())
-    assert (
-        "alarmActions" not in without.inputs(types.METRIC_ALARM, API.error_alarm)
-        or not without.inputs(types.METRIC_ALARM, API.error_alarm)["alarmActions"]
-    )
+    assert with_topic.of_type(types.SNS_TOPIC) == []
+    # without a topic it makes one, and subscribes what it is given
+    own = ErrorAlarmArgs(threshold_percent=3, email="a@example.org")
+    with_own = build_alone(HttpApi, "edge", api_args(error_alarm=own))
+    created = with_own.one(types.SNS_TOPIC, API.alarm_topic)
+    assert with_own.inputs(types.METRIC_ALARM, API.error_alarm)["alarmActions"] == [created.state["arn"]]
+    subscription = with_own.inputs(types.SNS_SUBSCRIPTION, API.alarm_subscription("email"))
+    assert (subscription["topic"], subscription["endpoint"]) == (created.state["arn"], "a@example.org")

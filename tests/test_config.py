@@ -16,7 +16,7 @@ from tests.harness import DELETE, ROOT, changed, load_stack_file
 def parse(config: dict[str, Any]) -> StackConfig:
     """Parse config as the engine hands it over: every value a string, objects as JSON."""
     raw = {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()}
-    return parse_config(raw, project_dir=ROOT)
+    return parse_config(raw, stack="dev", project_dir=ROOT)
 
 
 def problems_of(config: dict[str, Any]) -> list[str]:
@@ -46,7 +46,9 @@ def test_defaults_are_cheap_and_match_the_documented_values() -> None:
     )
     web = cfg.services["web"]
     assert (cfg.network.cidr, cfg.network.availability_zones, cfg.network.nat_gateways) == ("10.0.0.0/16", 2, "none")
-    assert cfg.namespace == "mapgate.internal"
+    assert cfg.namespace == "dev.mapgate.internal"  # the stack's own (parse() parses as stack dev)
+    assert cfg.exposes_task_info is True
+    assert (web.redeploy, cfg.api.error_alarm.topic_arn, cfg.api.error_alarm.email) == (0, None, None)
     assert (web.cpu, web.memory, web.architecture, web.capacity, web.desired_count) == (
         256,
         512,
@@ -511,7 +513,7 @@ def test_records_are_kept_in_one_order() -> None:
 def test_scalar_keys_arrive_as_strings_from_the_engine() -> None:
     raw = {key: json.dumps(value) for key, value in changed("dev", ["logRetentionDays"], 30).items()}
     raw |= {"logRetentionDays": "30", "containerInsights": "true", "namespace": "corp.internal"}
-    cfg = parse_config(raw, project_dir=ROOT)
+    cfg = parse_config(raw, stack="dev", project_dir=ROOT)
     assert (cfg.log_retention_days, cfg.container_insights, cfg.namespace) == (30, True, "corp.internal")
 
 

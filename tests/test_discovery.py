@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
+from mapgate import naming
 from mapgate import resource_types as types
 from tests.aws_models import request_errors
-from tests.harness import DISCOVERY, StackRun, changed, run_stack, with_prefix
+from tests.harness import DELETE, DISCOVERY, StackRun, changed, run_stack, with_prefix
 
 NAMESPACE = types.NAMESPACE
 SERVICE = types.DISCOVERY_SERVICE
 
 
+def stack_of(run: StackRun) -> str:
+    return run.registrations[0].urn.split("::")[0].removeprefix("urn:pulumi:")
+
+
 def test_namespace_is_private_on_the_stack_vpc(any_run: StackRun) -> None:
     (namespace,) = any_run.of_type(NAMESPACE)
-    assert namespace.inputs["name"] == "mapgate.internal"
+    name = f"{stack_of(any_run)}.mapgate.internal"  # each stack file names its own
+    assert namespace.inputs["name"] == name
     assert namespace.inputs["vpc"] == "vpc-0123456789abcdef0"
-    assert any_run.outputs["namespaceName"] == "mapgate.internal"
+    assert any_run.outputs["namespaceName"] == name
+
+
+def test_a_stack_without_a_namespace_gets_one_of_its_own() -> None:
+    for stack in ("dev", "qa_2"):
+        run = run_stack(with_prefix(changed("dev", ["namespace"], DELETE)), stack=stack)
+        (namespace,) = run.of_type(NAMESPACE)
+        assert namespace.inputs["name"] == naming.default_namespace(stack)
+    assert naming.default_namespace("qa_2") == "qa-2.mapgate.internal"
 
 
 def test_app_registers_a_and_srv_worker_only_a(dev_run: StackRun) -> None:
@@ -59,4 +73,5 @@ def test_cloud_map_accepts_the_service_request(any_run: StackRun) -> None:
 
 
 def test_dns_names_are_exported(any_run: StackRun) -> None:
-    assert any_run.outputs["serviceDnsNames"] == {"app": "app.mapgate.internal", "worker": "worker.mapgate.internal"}
+    namespace = f"{stack_of(any_run)}.mapgate.internal"
+    assert any_run.outputs["serviceDnsNames"] == {"app": f"app.{namespace}", "worker": f"worker.{namespace}"}

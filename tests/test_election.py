@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import urllib.parse
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from moto.servicediscovery.exceptions import NamespaceNotFound, ServiceNotFound
 from moto.servicediscovery.models import ServiceDiscoveryBackend
 
 from mapgate import resource_types as types
@@ -40,19 +42,22 @@ def task_id(n: int) -> str:
 
 
 class CloudMap:
-    """A moto Cloud Map with one service, and helpers to act as ECS and as API Gateway."""
+    """A moto Cloud Map namespace (on a VPC of its own) with one service, and helpers to act as ECS and as API
+    Gateway. Two of them in one test are two stacks, or a namespace and its replacement, in one account."""
 
-    def __init__(self) -> None:
+    def __init__(self, namespace: str = NAMESPACE) -> None:
         self.client = boto3.client("servicediscovery", region_name=REGION)
         ec2 = boto3.client("ec2", region_name=REGION)
         vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-        self.client.create_private_dns_namespace(Name=NAMESPACE, Vpc=vpc)
-        namespace_id = self.client.list_namespaces()["Namespaces"][0]["Id"]
+        operation = self.client.create_private_dns_namespace(Name=namespace, Vpc=vpc)["OperationId"]
+        self.namespace_id = self.client.get_operation(OperationId=operation)["Operation"]["Targets"]["NAMESPACE"]
+        properties = self.client.get_namespace(Id=self.namespace_id)["Namespace"]["Properties"]
+        self.http_name = properties["HttpProperties"]["HttpName"]
         self.service_id = self.client.create_service(
             Name=SERVICE,
-            NamespaceId=namespace_id,
+            NamespaceId=self.namespace_id,
             DnsConfig={
-                "NamespaceId": namespace_id,
+                "NamespaceId": self.namespace_id,
                 "RoutingPolicy": "MULTIVALUE",
                 "DnsRecords": [{"Type": "A", "TTL": 10}, {"Type": "SRV", "TTL": 10}],
             },
@@ -71,9 +76,10 @@ class CloudMap:
         self.tasks.remove(task)
 
     def elector(self, task: str, client: Any = None) -> Elector:
+        """The election as a task of this service runs it: told the service and namespace ids, as the stack does."""
         return Elector(
             client or self.client,
-            namespace=NAMESPACE,
+            namespace_id=self.namespace_id,
             service_name=SERVICE,
             service_id=self.service_id,
             instance_id=task,
@@ -91,9 +97,50 @@ class CloudMap:
         """What API Gateway's DiscoverInstances returns for an integration URI `arn?k=v&…`."""
         query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(integration_uri).query))
         found = self.client.discover_instances(
-            NamespaceName=NAMESPACE, ServiceName=SERVICE, QueryParameters=query, HealthStatus="HEALTHY"
+            NamespaceName=self.http_name, ServiceName=SERVICE, QueryParameters=query, HealthStatus="HEALTHY"
         )
         return sorted(i["InstanceId"] for i in found["Instances"])
+
+
+def _hash_taken_http_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make moto's private DNS namespaces behave as Cloud Map documents for DiscoverInstances' NamespaceName:
+    each has an HttpName, usually its name, "however, if you reuse Name for namespace creation, a generated hash is
+    added to HttpName to distinguish the two"; and DiscoverInstances looks namespaces up by HttpName. moto gives
+    private namespaces no HttpName and discovers by name, taking the first namespace of that name."""
+    create = ServiceDiscoveryBackend.create_private_dns_namespace
+
+    def create_with_http_name(self: ServiceDiscoveryBackend, name: str, *args: Any, **kwargs: Any) -> str:
+        taken = {ns.http_properties.get("HttpName") for ns in self.namespaces.values()}
+        operation_id = create(self, name, *args, **kwargs)
+        namespace = self.namespaces[self.operations[operation_id].targets["NAMESPACE"]]
+        suffix = hashlib.sha256(namespace.id.encode()).hexdigest()[:8]
+        namespace.http_properties = {"HttpName": name if name not in taken else f"{name}-{suffix}"}
+        return operation_id
+
+    def discover_by_http_name(
+        self: ServiceDiscoveryBackend,
+        namespace_name: str,
+        service_name: str,
+        query_parameters: dict[str, str] | None = None,
+        optional_parameters: dict[str, str] | None = None,
+        health_status: str | None = None,
+    ) -> tuple[list[Any], dict[str, int]]:
+        namespaces = [ns for ns in self.namespaces.values() if ns.http_properties.get("HttpName") == namespace_name]
+        if not namespaces:
+            raise NamespaceNotFound(namespace_name)
+        services = [s for s in self.list_services() if s.name == service_name and s.namespace_id == namespaces[0].id]
+        if not services:
+            raise ServiceNotFound(service_name)
+        found = self._filter_instances(  # moto's own filter: attributes, then health
+            self.list_instances(services[0].id),
+            query_parameters or {},
+            optional_parameters or {},
+            health_status or "ALL",
+        )
+        return found, {i.instance_id: services[0].instances_revision.get(i.instance_id, 0) for i in found}
+
+    monkeypatch.setattr(ServiceDiscoveryBackend, "create_private_dns_namespace", create_with_http_name)
+    monkeypatch.setattr(ServiceDiscoveryBackend, "discover_instances", discover_by_http_name)
 
 
 @pytest.fixture
@@ -108,6 +155,7 @@ def cloud_map(monkeypatch: pytest.MonkeyPatch) -> Iterator[CloudMap]:
         return original(self, service_id, instance_id, *args, **kwargs)
 
     monkeypatch.setattr(ServiceDiscoveryBackend, "register_instance", upsert)
+    _hash_taken_http_names(monkeypatch)
     for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.setenv(key, "testing")
     with mock_aws():
@@ -298,7 +346,7 @@ def test_registration_is_polled_with_backoff_until_it_succeeds() -> None:
     slept: list[float] = []
     elector = Elector(
         Operations(["SUBMITTED", "PENDING", "PENDING", "SUCCESS"]),
-        namespace=NAMESPACE,
+        namespace_id="ns-1",
         service_name=SERVICE,
         service_id="srv-1",
         instance_id=task_id(1),
@@ -311,7 +359,7 @@ def test_registration_is_polled_with_backoff_until_it_succeeds() -> None:
 def test_a_failed_registration_is_an_error() -> None:
     elector = Elector(
         Operations(["PENDING", "FAIL"]),
-        namespace=NAMESPACE,
+        namespace_id="ns-1",
         service_name=SERVICE,
         service_id="srv-1",
         instance_id=task_id(1),
@@ -319,3 +367,101 @@ def test_a_failed_registration_is_an_error() -> None:
     )
     with pytest.raises(ElectionError, match="route 53 said no"):
         elector._write("true", health="HEALTHY")
+
+
+def test_the_election_reaches_its_own_namespace_when_another_has_the_same_name(cloud_map: CloudMap) -> None:
+    """Two stacks in one account, both with namespace `mapgate.internal` (as dev and prod once had): Cloud Map
+    hashes the second one's HttpName. Each stack's tasks must elect in their own namespace."""
+    other = CloudMap(NAMESPACE)  # the second stack, created later: its HttpName is hashed
+    assert (cloud_map.http_name, other.http_name != NAMESPACE) == (NAMESPACE, True)
+    assert other.http_name.startswith(f"{NAMESPACE}-")
+    first = [cloud_map.ecs_starts(n) for n in (1, 2)]
+    second = [other.ecs_starts(n) for n in (3, 4)]
+    for elector in first + second:
+        elector.run_round()
+    assert (cloud_map.leaders(), other.leaders()) == ([task_id(1)], [task_id(3)])
+    assert [e.role for e in second] == ["leader", "follower"]
+    assert {e.http_name() for e in second} == {other.http_name}
+
+
+def test_guessing_the_namespace_from_its_name_would_read_the_other_stack(cloud_map: CloudMap) -> None:
+    """Why the stack passes ids: by name, the second stack's tasks see the first stack's members, not their own."""
+    other = CloudMap(NAMESPACE)
+    cloud_map.ecs_starts(1)
+    other.ecs_starts(3)
+    by_name = cloud_map.client.discover_instances(NamespaceName=NAMESPACE, ServiceName=SERVICE)["Instances"]
+    assert [i["InstanceId"] for i in by_name] == [task_id(1)]  # not the second stack's task 3
+
+
+def test_a_replaced_namespace_keeps_electing(cloud_map: CloudMap) -> None:
+    """A new VPC replaces the namespace, and Pulumi creates the replacement first, with the same name. The new
+    tasks get the new ids and elect there, while the old namespace still exists; then it goes away."""
+    old = [cloud_map.ecs_starts(n) for n in (1, 2)]
+    for elector in old:
+        elector.run_round()
+    replacement = CloudMap(NAMESPACE)
+    new = [replacement.ecs_starts(n) for n in (5, 6)]
+    for elector in new:
+        elector.run_round()
+    assert (cloud_map.leaders(), replacement.leaders()) == ([task_id(1)], [task_id(5)])
+    for task in list(cloud_map.tasks):
+        cloud_map.ecs_stops(task)
+    cloud_map.client.delete_service(Id=cloud_map.service_id)
+    cloud_map.client.delete_namespace(Id=cloud_map.namespace_id)
+    for elector in new:
+        assert elector.run_round() in ("leader", "follower")
+    assert replacement.leaders() == [task_id(5)]
+
+
+def test_the_namespace_is_looked_up_once() -> None:
+    calls: list[str] = []
+
+    class Counting(Operations):
+        def get_namespace(self, **kwargs: Any) -> Any:
+            calls.append(kwargs["Id"])
+            return {"Namespace": {"Properties": {"HttpProperties": {"HttpName": "mapgate.internal-0a1b2c3d"}}}}
+
+    elector = Elector(
+        Counting([]), namespace_id="ns-7", service_name=SERVICE, service_id="srv-1", instance_id=task_id(1)
+    )
+    assert [elector.http_name(), elector.http_name()] == ["mapgate.internal-0a1b2c3d"] * 2
+    assert calls == ["ns-7"]
+
+
+class RecordingClient:
+    """The real (moto) client, noting the API operation behind every call the election makes."""
+
+    def __init__(self, client: Any):
+        self._client = client
+        self.exceptions = client.exceptions
+        self.operations: set[str] = set()
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._client, name)
+        operation = self._client.meta.method_to_api_mapping[name]
+
+        def call(**kwargs: Any) -> Any:
+            self.operations.add(operation)
+            return method(**kwargs)
+
+        return call
+
+
+def test_the_task_role_allows_exactly_the_calls_the_election_makes(cloud_map: CloudMap, dev_run: StackRun) -> None:
+    import json
+
+    from mapgate import resource_types as types
+    from tests.harness import children
+
+    recording = RecordingClient(cloud_map.client)
+    cloud_map.ecs_starts(1)
+    cloud_map.ecs_starts(2)
+    electors = [cloud_map.elector(task, client=recording) for task in cloud_map.tasks]
+    for elector in electors:
+        elector.run_round()
+    electors[0].step_down()
+    policy = json.loads(dev_run.inputs(types.ROLE_POLICY, children("app").election_policy)["policy"])
+    allowed = {a for s in policy["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert {f"servicediscovery:{op}" for op in recording.operations} == {
+        a for a in allowed if a.startswith("servicediscovery:")
+    }

@@ -7,11 +7,21 @@ from typing import Any
 
 import pytest
 
-from mapgate import naming
+from mapgate import contract, naming
 from mapgate import resource_types as types
 from mapgate.cli.inventory import container_definitions
 from tests.aws_models import request_errors, shape_errors
-from tests.harness import ACCOUNT, StackRun, changed, children, containers, load_stack_file, run_stack, with_prefix
+from tests.harness import (
+    ACCOUNT,
+    StackRun,
+    changed,
+    children,
+    containers,
+    environment,
+    load_stack_file,
+    run_stack,
+    with_prefix,
+)
 
 TASK_DEF = types.TASK_DEFINITION
 SERVICE = types.ECS_SERVICE
@@ -91,13 +101,23 @@ def test_logs_go_to_a_log_group_with_retention(any_run: StackRun) -> None:
 def test_environment_has_config_and_platform_variables(dev_run: StackRun) -> None:
     (container,) = containers(dev_run, "worker")
     assert {e["name"]: e["value"] for e in container["environment"]} == {
-        "MAPGATE_NAMESPACE": "mapgate.internal",
+        "MAPGATE_NAMESPACE": "dev.mapgate.internal",
         "MAPGATE_PORT": "8080",
         "MAPGATE_SERVICE": "worker",
+        "MAPGATE_EXPOSE_TASK_INFO": "true",
     }
     (app,) = containers(dev_run, "app")
     env = {e["name"]: e["value"] for e in app["environment"]}
-    assert env["UPSTREAM_URL"] == "http://worker.mapgate.internal:8080/"
+    assert env["UPSTREAM_URL"] == "http://worker.dev.mapgate.internal:8080/"
+
+
+def test_production_hides_task_internals_unless_asked(prod_run: StackRun) -> None:
+    for service in ("app", "worker"):
+        assert environment(prod_run, service)[contract.ENV_EXPOSE_TASK_INFO] == "false"
+    shown = run_stack(with_prefix(changed("prod", ["exposeTaskInfo"], True)), stack="prod")
+    assert environment(shown, "app")[contract.ENV_EXPOSE_TASK_INFO] == "true"
+    hidden = run_stack(with_prefix(changed("dev", ["exposeTaskInfo"], False)))
+    assert environment(hidden, "app")[contract.ENV_EXPOSE_TASK_INFO] == "false"
 
 
 def test_srv_registry_names_the_container_and_a_mapped_port(any_run: StackRun) -> None:
@@ -205,9 +225,11 @@ def test_election_policy_is_exactly_the_calls_the_election_makes(any_run: StackR
     grants = {(tuple(sorted(s["Action"])) if isinstance(s["Action"], list) else (s["Action"],)): s["Resource"]
               for s in policy["Statement"]}  # fmt: skip
     assert grants == {
+        ("servicediscovery:GetNamespace",): namespace,
         ("servicediscovery:DiscoverInstances", "servicediscovery:GetOperation"): [namespace, service],
         ("servicediscovery:GetInstance", "servicediscovery:RegisterInstance"): service,
-        ("route53:ChangeResourceRecordSets",): "arn:aws:route53:::hostedzone/Z0123456789",
+        # What RegisterInstance needs on a DNS namespace's zone, and no health-check or EC2 action (aws_facts).
+        ("route53:ChangeResourceRecordSets", "route53:GetHostedZone"): "arn:aws:route53:::hostedzone/Z0123456789",
     }
     assert all(s["Effect"] == "Allow" for s in policy["Statement"])
     assert "*" not in json.dumps(policy)
@@ -216,7 +238,8 @@ def test_election_policy_is_exactly_the_calls_the_election_makes(any_run: StackR
 def test_electing_tasks_are_told_where_to_write(any_run: StackRun) -> None:
     (app,) = containers(any_run, "app")
     env = {e["name"]: e["value"] for e in app["environment"]}
-    assert env["MAPGATE_CLOUDMAP_SERVICE_ID"] == "discovery-app-id"
+    assert env["MAPGATE_CLOUDMAP_SERVICE_ID"] == any_run.one(types.DISCOVERY_SERVICE, "discovery-app").id
+    assert env["MAPGATE_CLOUDMAP_NAMESPACE_ID"] == any_run.one(types.NAMESPACE, "discovery-private_namespace").id
     assert env["MAPGATE_ELECTION_ATTRIBUTE"] == "leader"
     assert env["MAPGATE_ELECTION_INTERVAL"] == "10"
 

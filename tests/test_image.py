@@ -60,7 +60,7 @@ def test_build_directories_with_the_same_slug_get_distinct_images() -> None:
     from mapgate.stack import image_names
 
     config = changed("dev", ["services", "worker", "image"], {"build": "app"})
-    cfg = parse_config(as_engine_config(config), project_dir=ROOT)
+    cfg = parse_config(as_engine_config(config), stack="dev", project_dir=ROOT)
     assert image_names(cfg) == {("app", "arm64"): "image-app-arm64"}
     twins = cfg.model_copy(
         update={

@@ -64,7 +64,7 @@ def test_a_service_may_not_take_a_component_name(name: str) -> None:
 
     config = changed("dev", ["services", name], changed("dev", ["x"], 1)["services"]["worker"])
     with pytest.raises(ConfigError) as caught:
-        parse_config(as_engine_config(config), project_dir=ROOT)
+        parse_config(as_engine_config(config), stack="dev", project_dir=ROOT)
     assert any(p.startswith(f"services.{name}") and "reserved" in p for p in caught.value.problems)
 
 

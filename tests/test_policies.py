@@ -111,7 +111,8 @@ def _open_role_policy(props: dict[str, Any]) -> None:
 
 def _star_resource(props: dict[str, Any]) -> None:
     document = json.loads(props["policy"])
-    document["Statement"][1]["Resource"] = "*"
+    (rewrite,) = [s for s in document["Statement"] if s.get("Sid") == "RewriteOwnInstance"]
+    rewrite["Resource"] = "*"
     props["policy"] = json.dumps(document)
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from mapgate import resource_types as types
 from tests.aws_models import shape_errors
-from tests.harness import StackRun, changed, children, containers, run_stack, with_prefix
+from tests.harness import API, StackRun, changed, children, containers, load_stack_file, run_stack, with_prefix
 
 TARGET = types.SCALING_TARGET
 POLICY = types.SCALING_POLICY
@@ -93,15 +93,71 @@ def test_error_rate_alarm_divides_5xx_by_requests(prod_run: StackRun) -> None:
             "stat": "Sum",
         }
         assert queries[query_id]["returnData"] is False
-    assert "alarmActions" not in inputs or inputs["alarmActions"] == []
+    (topic,) = prod_run.of_type(types.SNS_TOPIC)
+    assert (inputs["alarmActions"], inputs["okActions"]) == ([topic.state["arn"]], [topic.state["arn"]])
+
+
+def test_prod_pages_the_address_in_its_stack_file(prod_run: StackRun) -> None:
+    (topic,) = prod_run.of_type(types.SNS_TOPIC)
+    (subscription,) = prod_run.of_type(types.SNS_SUBSCRIPTION)
+    assert subscription.name == API.alarm_subscription("email")
+    email = load_stack_file("prod")["mapgate:api"]["errorAlarm"]["email"]
+    assert (subscription.inputs["topic"], subscription.inputs["protocol"], subscription.inputs["endpoint"]) == (
+        topic.state["arn"],
+        "email",
+        email,
+    )
+    assert prod_run.outputs["alarmTopicArn"] == topic.state["arn"]
+
+
+def test_dev_alarm_has_a_topic_and_no_one_on_it(dev_run: StackRun) -> None:
+    (topic,) = dev_run.of_type(types.SNS_TOPIC)
+    assert dev_run.of_type(types.SNS_SUBSCRIPTION) == []
+    assert dev_run.inputs(ALARM, API.error_alarm)["alarmActions"] == [topic.state["arn"]]
 
 
 def test_alarm_notifies_the_configured_topic() -> None:
     topic = "arn:aws:sns:us-east-1:123456789012:oncall"
-    (alarm,) = run_stack(with_prefix(changed("dev", ["api", "errorAlarm"], {"topicArn": topic}))).of_type(ALARM)
+    run = run_stack(with_prefix(changed("dev", ["api", "errorAlarm"], {"topicArn": topic})))
+    (alarm,) = run.of_type(ALARM)
     assert alarm.inputs["alarmActions"] == [topic]
     assert alarm.inputs["okActions"] == [topic]
     assert alarm.inputs["threshold"] == 5
+    assert run.of_type(types.SNS_TOPIC) == []  # an existing topic is used, not a new one made
+
+
+def test_an_https_endpoint_is_subscribed_too() -> None:
+    alarm = {"email": "ops@example.org", "httpsEndpoint": "https://hooks.example.org/sns"}
+    run = run_stack(with_prefix(changed("dev", ["api", "errorAlarm"], alarm)))
+    assert sorted((s.inputs["protocol"], s.inputs["endpoint"]) for s in run.of_type(types.SNS_SUBSCRIPTION)) == [
+        ("email", "ops@example.org"),
+        ("https", "https://hooks.example.org/sns"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("alarm", "message"),
+    [
+        (
+            {"thresholdPercent": 2},
+            'api.errorAlarm: {"thresholdPercent": 2.0} — in production the 5xx alarm must notify',
+        ),
+        (
+            {"topicArn": "arn:aws:sns:us-east-1:123456789012:x", "email": "a@example.org"},
+            "api.errorAlarm: ",
+        ),
+        ({"email": "not-an-address"}, 'api.errorAlarm.email: "not-an-address" — must be an email address'),
+        ({"httpsEndpoint": "http://plain"}, 'api.errorAlarm.httpsEndpoint: "http://plain" — must be an https:// URL'),
+    ],
+)
+def test_a_production_alarm_must_page_someone(alarm: dict[str, object], message: str) -> None:
+    from mapgate.config import ConfigError, parse_config
+    from mapgate.offline import as_engine_config
+    from tests.harness import ROOT
+
+    with pytest.raises(ConfigError) as caught:
+        parse_config(as_engine_config(changed("prod", ["api", "errorAlarm"], alarm)), stack="prod", project_dir=ROOT)
+    assert any(p.startswith(message) for p in caught.value.problems), caught.value.problems
 
 
 def test_every_resource_says_its_environment(dev_run: StackRun, prod_run: StackRun) -> None:
@@ -128,5 +184,5 @@ def test_production_keeps_two_tasks_behind_every_route(path: list[str], value: o
     from tests.harness import ROOT
 
     with pytest.raises(ConfigError) as caught:
-        parse_config(as_engine_config(changed("prod", path, value)), project_dir=ROOT)
+        parse_config(as_engine_config(changed("prod", path, value)), stack="prod", project_dir=ROOT)
     assert any(p.startswith(message) for p in caught.value.problems), caught.value.problems

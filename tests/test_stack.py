@@ -15,7 +15,15 @@ COMPONENT_TYPE = re.compile(r"^mapgate:[a-z]+:[A-Z][A-Za-z]+$")
 
 def test_dev_outputs(dev_run: StackRun) -> None:
     outputs = dev_run.outputs
-    assert set(outputs) == {"apiUrl", "routeUrls", "namespaceName", "serviceDnsNames", "clusterName", "vpcId"}
+    assert set(outputs) == {
+        "apiUrl",
+        "routeUrls",
+        "namespaceName",
+        "serviceDnsNames",
+        "clusterName",
+        "vpcId",
+        "alarmTopicArn",
+    }
     assert outputs["clusterName"] == "mapgate-dev"
     assert outputs["vpcId"] == "vpc-0123456789abcdef0"
 
@@ -46,8 +54,8 @@ def test_every_component_registers_its_outputs(any_run: StackRun) -> None:
 
 def test_resource_counts(dev_run: StackRun, prod_run: StackRun) -> None:
     # Components plus the resources they register (awsx Vpc and Image count as one each under mocks).
-    # prod has app autoscaling: a scalable target and a CPU policy.
-    assert (len(dev_run.registrations), len(prod_run.registrations)) == (49, 51)
+    # prod has app autoscaling (a scalable target and a CPU policy) and an email subscription to the alarm topic.
+    assert (len(dev_run.registrations), len(prod_run.registrations)) == (50, 53)
 
 
 def test_runs_are_isolated_from_each_other(dev_run: StackRun, prod_run: StackRun) -> None:

@@ -23,7 +23,7 @@ def _elector(settings: Settings, me: identity.Identity) -> Elector | None:
     client = boto3.client("servicediscovery", region_name=os.environ.get("AWS_REGION") or me.region)
     return Elector(
         client,
-        namespace=settings.namespace,
+        namespace_id=settings.election.namespace_id,
         service_name=settings.service,
         service_id=settings.election.service_id,
         instance_id=me.task_id,
@@ -42,6 +42,7 @@ def main() -> None:
         service=settings.service,
         role=(lambda: elector.role) if elector else (lambda: "unknown"),
         upstream_url=settings.upstream_url,
+        expose_task_info=settings.expose_task_info,
     )
     server = serve(state, settings.host, settings.port)
 

@@ -2,7 +2,8 @@
 
 Every task runs the same round every `interval` seconds:
 
-1. `DiscoverInstances` (healthy only) gives the membership and who currently claims `leader=true`.
+1. `DiscoverInstances` (healthy only) gives the membership and who currently claims `leader=true`. It is asked
+   by the namespace's HttpName, which the task looks up by namespace id (see `http_name`).
 2. `choose_leader` decides from that membership alone, so every task reaches the same answer:
    sticky (a healthy claimant keeps it), else the smallest instance id; of several claimants the smallest wins.
 3. If this task's own attribute differs from the decision, it rewrites its instance: `GetInstance`, merge
@@ -48,7 +49,7 @@ class Elector:
         self,
         client: Any,
         *,
-        namespace: str,
+        namespace_id: str,
         service_name: str,
         service_id: str,
         instance_id: str,
@@ -58,7 +59,8 @@ class Elector:
         sleep: Callable[[float], None] = time.sleep,
     ):
         self.client = client
-        self.namespace = namespace
+        self.namespace_id = namespace_id
+        self._http_name: str | None = None
         self.service_name = service_name
         self.service_id = service_id
         self.instance_id = instance_id
@@ -75,9 +77,21 @@ class Elector:
 
     # -- one round ---------------------------------------------------------------------------------
 
+    def http_name(self) -> str:
+        """The namespace's HttpName, which DiscoverInstances takes, looked up by id once.
+
+        It is not always the namespace's name: when that name is already taken in the account and Region (another
+        stack, or the namespace this one replaces), Cloud Map adds a hash to it. Guessing it from the name would
+        read the other namespace, where this task's IAM policy allows nothing.
+        """
+        if self._http_name is None:
+            namespace = self.client.get_namespace(Id=self.namespace_id)["Namespace"]
+            self._http_name = str(namespace["Properties"]["HttpProperties"]["HttpName"])
+        return self._http_name
+
     def healthy_members(self) -> dict[str, dict[str, str]]:
         found = self.client.discover_instances(
-            NamespaceName=self.namespace, ServiceName=self.service_name, HealthStatus="HEALTHY", MaxResults=1000
+            NamespaceName=self.http_name(), ServiceName=self.service_name, HealthStatus="HEALTHY", MaxResults=1000
         )
         return {item["InstanceId"]: dict(item.get("Attributes", {})) for item in found["Instances"]}
 

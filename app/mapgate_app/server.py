@@ -23,17 +23,24 @@ class AppState:
     service: str
     role: Callable[[], str] = lambda: "unknown"
     upstream_url: str | None = None
+    # Task id, private IP, AZ and request headers are handy in dev and none of the internet's business in prod.
+    expose_task_info: bool = True
     draining: threading.Event = field(default_factory=threading.Event)
 
     def describe(self, handler: BaseHTTPRequestHandler) -> dict[str, Any]:
-        return {
-            "task": self.identity.task_id,
+        answer: dict[str, Any] = {
             "role": self.role(),
-            "availabilityZone": self.identity.availability_zone,
-            "privateIp": self.identity.private_ip,
             "service": self.service,
-            "request": {"method": handler.command, "path": handler.path, "headers": dict(handler.headers.items())},
+            "request": {"method": handler.command, "path": handler.path},
         }
+        if self.expose_task_info:
+            answer |= {
+                "task": self.identity.task_id,
+                "availabilityZone": self.identity.availability_zone,
+                "privateIp": self.identity.private_ip,
+            }
+            answer["request"]["headers"] = dict(handler.headers.items())
+        return answer
 
 
 def fetch_upstream(url: str, timeout: float = 2.0) -> dict[str, Any]:

@@ -13,13 +13,20 @@ from dataclasses import dataclass
 ENV_SERVICE = "MAPGATE_SERVICE"
 ENV_NAMESPACE = "MAPGATE_NAMESPACE"
 ENV_PORT = "MAPGATE_PORT"
+ENV_EXPOSE_TASK_INFO = "MAPGATE_EXPOSE_TASK_INFO"
 # Set by the stack on tasks that elect a leader.
 ENV_CLOUDMAP_SERVICE_ID = "MAPGATE_CLOUDMAP_SERVICE_ID"
+ENV_CLOUDMAP_NAMESPACE_ID = "MAPGATE_CLOUDMAP_NAMESPACE_ID"
 ENV_ELECTION_ATTRIBUTE = "MAPGATE_ELECTION_ATTRIBUTE"
 ENV_ELECTION_INTERVAL = "MAPGATE_ELECTION_INTERVAL"
 
-FROM_THE_STACK = (ENV_SERVICE, ENV_NAMESPACE, ENV_PORT)
-FROM_THE_STACK_FOR_ELECTION = (ENV_CLOUDMAP_SERVICE_ID, ENV_ELECTION_ATTRIBUTE, ENV_ELECTION_INTERVAL)
+FROM_THE_STACK = (ENV_SERVICE, ENV_NAMESPACE, ENV_PORT, ENV_EXPOSE_TASK_INFO)
+FROM_THE_STACK_FOR_ELECTION = (
+    ENV_CLOUDMAP_SERVICE_ID,
+    ENV_CLOUDMAP_NAMESPACE_ID,
+    ENV_ELECTION_ATTRIBUTE,
+    ENV_ELECTION_INTERVAL,
+)
 
 # Never set by the stack: knobs for running the app on a laptop or in tests.
 ENV_HOST = "MAPGATE_HOST"
@@ -32,6 +39,8 @@ ENV_UPSTREAM_URL = "UPSTREAM_URL"
 class Election:
     service_id: str
     """The Cloud Map service the task's own instance lives in."""
+    namespace_id: str
+    """Its namespace, by id: the election looks the namespace's HttpName up, never guesses it from the name."""
     attribute: str
     interval: float
 
@@ -42,20 +51,23 @@ class Settings:
     namespace: str
     port: int
     election: Election | None
+    expose_task_info: bool
+    """Answer with task id, private IP, AZ and request headers (the stack turns this off in production)."""
     upstream_url: str | None
     host: str
     drain_seconds: float
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> Settings:
-        service_id = env.get(ENV_CLOUDMAP_SERVICE_ID)
+        service_id, namespace_id = env.get(ENV_CLOUDMAP_SERVICE_ID), env.get(ENV_CLOUDMAP_NAMESPACE_ID)
         election = (
             Election(
                 service_id=service_id,
+                namespace_id=namespace_id,
                 attribute=env.get(ENV_ELECTION_ATTRIBUTE, "leader"),
                 interval=float(env.get(ENV_ELECTION_INTERVAL, "10")),
             )
-            if service_id
+            if service_id and namespace_id
             else None
         )
         return cls(
@@ -63,6 +75,7 @@ class Settings:
             namespace=env.get(ENV_NAMESPACE, ""),
             port=int(env.get(ENV_PORT, "8080")),
             election=election,
+            expose_task_info=env.get(ENV_EXPOSE_TASK_INFO, "true") == "true",
             upstream_url=env.get(ENV_UPSTREAM_URL) or None,
             host=env.get(ENV_HOST, "0.0.0.0"),
             drain_seconds=float(env.get(ENV_DRAIN_SECONDS, "5")),

@@ -25,6 +25,7 @@ EXIT_NO_AWS_CREDENTIALS = 5
 EXIT_CONCURRENT_UPDATE = 6
 EXIT_REFUSED = 7
 EXIT_INVALID_CONFIG = 8
+EXIT_NO_BUILDER = 9
 EXIT_CANCELLED = 130
 
 # Messages that mean "no AWS credentials" from the AWS provider and SDK.
@@ -50,6 +51,7 @@ class StackLike(Protocol):
 
     name: str
 
+    def get_config(self, key: str, *, path: bool = False) -> auto.ConfigValue: ...
     def set_config(self, key: str, value: auto.ConfigValue, *, path: bool = False) -> None: ...
     def up(self, *, on_output: Callable[[str], Any] | None = None) -> Any: ...
     def preview(self, *, on_output: Callable[[str], Any] | None = None) -> Any: ...
@@ -111,6 +113,44 @@ class Request:
     config: list[str] = field(default_factory=list)
     secrets: list[str] = field(default_factory=list)
     yes: bool = False
+    redeploy: list[str] = field(default_factory=list)
+    """`up` only: services whose tasks to roll, by raising their `redeploy` counter in the stack config."""
+
+
+BuilderCheck = Callable[[Path, str], None]
+
+
+def _bump_redeploy(stack: StackLike, services: Sequence[str], out: TextIO) -> None:
+    for service in services:
+        try:
+            stack.get_config(f"{PROJECT}:services.{service}", path=True)
+        except auto.CommandError:
+            raise OperatorError(f"--redeploy: stack {stack.name} has no service {service!r}", EXIT_USAGE) from None
+        key = f"{PROJECT}:services.{service}.redeploy"
+        try:
+            current = int(stack.get_config(key, path=True).value)
+        except auto.CommandError:  # never raised before: the model's default
+            current = 0
+        stack.set_config(key, auto.ConfigValue(value=str(current + 1)), path=True)
+        out.write(
+            f"redeploy: services.{service}.redeploy {current} -> {current + 1} in Pulumi.{stack.name}.yaml "
+            "(commit it, or the next `up` rolls the tasks back to the old counter)\n"
+        )
+
+
+def _default_builder_check(work_dir: Path, stack: str) -> None:
+    from mapgate.cli.preflight import check_image_builder
+
+    check_image_builder(work_dir, stack)
+
+
+def _check_builder(check: BuilderCheck, work_dir: Path, stack: str) -> None:
+    from mapgate.cli.preflight import BuilderError
+
+    try:
+        check(work_dir, stack)
+    except BuilderError as error:
+        raise OperatorError(str(error), EXIT_NO_BUILDER) from None
 
 
 def _confirm_destroy(stack: str, stdin: TextIO, out: TextIO) -> None:
@@ -155,6 +195,7 @@ def run(
     factory: StackFactory = create_or_select,
     stdin: TextIO | None = None,
     out: TextIO | None = None,
+    builder_check: BuilderCheck | None = None,
 ) -> int:
     """Run one Automation API command; returns the process exit code."""
     # Looked up now, not at import: callers (and tests) may have replaced them since.
@@ -165,7 +206,12 @@ def run(
         secrets = parse_assignments(request.secrets, "--secret")
         if request.command == "destroy" and not request.yes:
             _confirm_destroy(request.stack, stdin, out)
+        if request.redeploy and request.command != "up":
+            raise OperatorError("--redeploy goes with up", EXIT_USAGE)
         stack = factory(request.stack, work_dir)
+        if request.command in ("up", "preview"):
+            # After opening the stack (a missing Pulumi CLI is the first thing to fix), before changing anything.
+            _check_builder(builder_check or _default_builder_check, work_dir, request.stack)
         for key, value in assignments:
             stack.set_config(key, auto.ConfigValue(value=value), path="." in key or "[" in key)
         for key, value in secrets:
@@ -175,6 +221,7 @@ def run(
             out.write(line if line.endswith("\n") else line + "\n")
             out.flush()
 
+        _bump_redeploy(stack, request.redeploy, out)
         if request.command == "outputs":
             _print_outputs(stack.outputs(), out)
             return EXIT_OK

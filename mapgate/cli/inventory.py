@@ -91,6 +91,14 @@ class RouteFacts:
 
 
 @dataclass(frozen=True)
+class AlarmTopic:
+    arn: str
+    created: bool
+    """Made by this stack (so its subscriptions are known here), rather than an existing topic."""
+    subscriptions: int
+
+
+@dataclass(frozen=True)
 class Inventory:
     namespace: str
     zones: list[str]
@@ -102,6 +110,8 @@ class Inventory:
     """(caller, callee) for every service-to-service ingress rule."""
     has_api: bool
     namespaces: int
+    alarm_topics: list[AlarmTopic] | None
+    """Where the 5xx alarm sends its notifications; None when the stack has no alarm."""
 
     def routes_to(self, service: str) -> list[RouteFacts]:
         return [r for r in self.routes if r.service == service]
@@ -123,6 +133,7 @@ class Inventory:
             peers=_peers(run),
             has_api=bool(run.of_type(types.HTTP_API)),
             namespaces=len(namespaces),
+            alarm_topics=_alarm_topics(run),
         )
 
 
@@ -178,3 +189,13 @@ def _peers(run: StackRun) -> list[tuple[str, str]]:
         if target is not None and source is not None:
             peers.append((source, target))
     return sorted(peers)
+
+
+def _alarm_topics(run: StackRun) -> list[AlarmTopic] | None:
+    alarms = run.of_type(types.METRIC_ALARM)
+    if not alarms:
+        return None
+    created = {str(topic.state.get("arn")) for topic in run.of_type(types.SNS_TOPIC)}
+    subscribed = [str(s.inputs.get("topic")) for s in run.of_type(types.SNS_SUBSCRIPTION)]
+    arns = sorted({str(arn) for alarm in alarms for arn in alarm.inputs.get("alarmActions") or []})
+    return [AlarmTopic(arn, arn in created, subscribed.count(arn)) for arn in arns]

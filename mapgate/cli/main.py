@@ -52,6 +52,14 @@ def parser() -> argparse.ArgumentParser:
             command.add_argument("--secret", action="append", default=[], metavar="KEY=VALUE", help="set secret config")
         if name == "destroy":
             command.add_argument("--yes", action="store_true", help="do not ask")
+        if name == "up":
+            command.add_argument(
+                "--redeploy",
+                action="append",
+                default=[],
+                metavar="SERVICE",
+                help="roll this service's tasks with nothing else changed (raises services.SERVICE.redeploy)",
+            )
     return top
 
 
@@ -93,6 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config=getattr(args, "config", []),
         secrets=getattr(args, "secret", []),
         yes=getattr(args, "yes", False),
+        redeploy=getattr(args, "redeploy", []),
     )
     return automation.run(request, project_dir)
 

@@ -140,6 +140,15 @@ def describe(typ: str, inputs: dict[str, Any]) -> str:
             return f"{inputs['description']}{filter_} · timeout {int(inputs['timeoutMilliseconds'])} ms"
         case types.ROUTE:
             return str(inputs["routeKey"])
+        case types.VPC_LINK:
+            return (
+                f"{len(inputs['subnetIds'])} subnets · immutable: other subnets or groups replace it, "
+                "and the API answers 5xx for minutes while the new one comes up"
+            )
+        case types.SNS_TOPIC:
+            return "where the 5xx alarm sends its notifications"
+        case types.SNS_SUBSCRIPTION:
+            return f"{inputs['protocol']} {inputs['endpoint']} (confirmed by SNS first)"
         case types.IMAGE:
             return f"build {inputs['context']} for {inputs['platform']}"
         case types.ECR_REPOSITORY:
@@ -200,6 +209,21 @@ def cost_lines(cost: Estimate) -> list[str]:
     return lines
 
 
+def advisories(inventory: Inventory) -> list[str]:
+    """What is valid but worth knowing before `pulumi up`."""
+    notes = []
+    if inventory.alarm_topics is not None:
+        if not inventory.alarm_topics:
+            notes.append("the 5xx alarm has no actions: it notifies no one (set api.errorAlarm.topicArn or email)")
+        for topic in inventory.alarm_topics:
+            if topic.created and topic.subscriptions == 0:
+                notes.append(
+                    "the 5xx alarm notifies a topic this stack creates, and no one is subscribed to it: "
+                    "set api.errorAlarm.email or httpsEndpoint (or topicArn for an existing topic)"
+                )
+    return notes
+
+
 def render(plan: Plan) -> str:
     if not plan.ok:
         return "\n".join(["validation findings:", *plan.findings])
@@ -210,6 +234,7 @@ def render(plan: Plan) -> str:
         f" (offline, zones assumed: {', '.join(vpc.inputs['availabilityZoneNames'])})"
     )
     warnings = [f"  {w}" for w in run.warnings] or ["  none"]
+    notes = [f"  {note}" for note in advisories(Inventory.read(run))] or ["  none"]
     return "\n".join(
         [
             header,
@@ -220,6 +245,8 @@ def render(plan: Plan) -> str:
             *cost_lines(cost),
             "",
             "validation: ok",
+            "advisories (valid, but worth knowing):",
+            *notes,
             "warnings (as pulumi up prints them):",
             *warnings,
         ]

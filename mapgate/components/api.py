@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
-from pulumi_aws import apigatewayv2, cloudwatch
+from pulumi_aws import apigatewayv2, cloudwatch, sns
 
 from mapgate import aws_facts, naming
 from mapgate.components.base import Component
@@ -64,7 +64,10 @@ class ErrorAlarmArgs:
     threshold_percent: float
     """Alarm when more than this share of requests answers 5xx, in 3 of 5 minutes."""
     topic_arn: str | None = None
-    """The SNS topic to notify, if any."""
+    """An existing SNS topic to notify. Without one, the component creates a topic."""
+    email: str | None = None
+    https_endpoint: str | None = None
+    """Subscribed to the created topic (SNS confirms each first)."""
 
 
 @dataclass(frozen=True)
@@ -92,11 +95,13 @@ class HttpApi(Component):
     throttling and JSON access logs; per route an HTTP_PROXY / VPC_LINK / ANY `apigatewayv2.Integration`
     (payload format 1.0) whose URI is the Cloud Map service ARN plus the route's attribute filter, and the
     `apigatewayv2.Route` that targets it; a `cloudwatch.MetricAlarm` on the share of 5xx answers (API Gateway
-    answers 500/503 when a route matches no healthy instance), notifying an SNS topic when one is given.
+    answers 500/503 when a route matches no healthy instance); and, unless an existing topic is given, the
+    `sns.Topic` it notifies with an `sns.TopicSubscription` per configured email or HTTPS endpoint.
     """
 
     api_endpoint: pulumi.Output[str]
     route_urls: pulumi.Output[dict[str, str]]
+    alarm_topic_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: HttpApiArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(name, opts)
@@ -158,23 +163,42 @@ class HttpApi(Component):
                 opts=pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(name=children.route_before_0_2(slug))]),
             )
 
-        self._error_alarm(children, args, api.id)
+        self.alarm_topic_arn = self._alarm_topic(children, args)
+        self._error_alarm(children, args, api.id, self.alarm_topic_arn)
 
         self.api_endpoint = api.api_endpoint
         route_keys = sorted(route.route_key for route in args.routes)
         self.route_urls = api.api_endpoint.apply(
             lambda endpoint: {key: f"{endpoint}{route_path(key)}" for key in route_keys}
         )
-        self.register_outputs({"apiEndpoint": self.api_endpoint, "routeUrls": self.route_urls})
+        self.register_outputs(
+            {"apiEndpoint": self.api_endpoint, "routeUrls": self.route_urls, "alarmTopicArn": self.alarm_topic_arn}
+        )
+
+    def _alarm_topic(self, children: naming.ApiChildren, args: HttpApiArgs) -> pulumi.Output[str]:
+        alarm = args.error_alarm
+        if alarm.topic_arn:
+            return pulumi.Output.from_input(alarm.topic_arn)
+        topic = sns.Topic(children.alarm_topic, tags=dict(args.tags), opts=self.child_opts)
+        for protocol, endpoint in (("email", alarm.email), ("https", alarm.https_endpoint)):
+            if endpoint:
+                sns.TopicSubscription(
+                    children.alarm_subscription(protocol),
+                    topic=topic.arn,
+                    protocol=protocol,
+                    endpoint=endpoint,
+                    opts=self.child_opts,
+                )
+        return topic.arn
 
     def _error_alarm(
         self,
         children: naming.ApiChildren,
         args: HttpApiArgs,
         api_id: pulumi.Output[str],
+        topic_arn: pulumi.Output[str],
     ) -> None:
         alarm = args.error_alarm
-        topics = [alarm.topic_arn] if alarm.topic_arn else []
 
         def metric(query_id: str, metric_name: str) -> cloudwatch.MetricAlarmMetricQueryArgs:
             return cloudwatch.MetricAlarmMetricQueryArgs(
@@ -209,8 +233,8 @@ class HttpApi(Component):
                     return_data=True,
                 ),
             ],
-            alarm_actions=topics,
-            ok_actions=topics,
+            alarm_actions=[topic_arn],
+            ok_actions=[topic_arn],
             tags=dict(args.tags),
             opts=self.child_opts,
         )

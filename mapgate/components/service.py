@@ -17,6 +17,17 @@ SCALE_OUT_COOLDOWN_SECONDS = 60  # react to load within a minute
 SCALE_IN_COOLDOWN_SECONDS = 300  # shrink slowly: Cloud Map needs ~30 s to see a new task as healthy
 TMP_VOLUME = "tmp"
 EXECUTION_POLICY = "policy/service-role/AmazonECSTaskExecutionRolePolicy"
+# `pulumi up` fails after this long if the tasks never turn healthy (or Fargate Spot has no capacity), instead
+# of the provider's 20 minutes. A healthy rollout takes 2-5 minutes: pull, start period, health, ~30 s for Cloud Map.
+STEADY_STATE_TIMEOUT = "10m"
+
+# Docker labels on the container. The task definition is the only thing whose change rolls the tasks (the ECS
+# service never forces a deployment), so what must roll them lives here:
+# - the capacity provider: UpdateService applies a new strategy only to tasks started later, so a change from
+#   spot to onDemand would otherwise never reach the running tasks;
+# - the redeploy counter: raise it to roll the tasks with nothing else changed.
+CAPACITY_LABEL = "mapgate.capacity-provider"
+REDEPLOY_LABEL = "mapgate.redeploy"
 
 
 @dataclass(frozen=True)
@@ -97,6 +108,8 @@ class FargateServiceArgs:
     autoscaling: Scaling | None = None
     election: ElectionWiring | None = None
     """When set, the task role may make exactly the Cloud Map calls the leader election makes."""
+    redeploy: int = 0
+    """Raising it rolls every task with nothing else changed."""
 
 
 def container_definition(
@@ -122,6 +135,10 @@ def container_definition(
             "startPeriod": hc.start_period,
         },
         "environment": [{"name": key, "value": environment[key]} for key in sorted(environment)],
+        "dockerLabels": {
+            CAPACITY_LABEL: aws_facts.CAPACITY_PROVIDER[args.capacity],
+            REDEPLOY_LABEL: str(args.redeploy),
+        },
         "readonlyRootFilesystem": args.read_only_root_filesystem,
         **writable,
         "logConfiguration": {
@@ -155,14 +172,21 @@ def assume_role_policy(account_id: str) -> str:
 def election_policy(*, namespace_arn: str, service_arn: str, hosted_zone_arn: str) -> str:
     """Exactly the calls the leader election makes, each on the narrowest resource IAM accepts for it.
 
-    The task reads the membership (DiscoverInstances) and rewrites its own instance (GetInstance,
-    RegisterInstance, then GetOperation). RegisterInstance changes records in the namespace's hosted zone through
-    Route 53 on the caller's behalf.
+    The task finds its namespace's HttpName by id (GetNamespace), reads the membership (DiscoverInstances), and
+    rewrites its own instance (GetInstance, RegisterInstance, then GetOperation). RegisterInstance changes records
+    in the namespace's hosted zone through Route 53 on the caller's behalf: `aws_facts` says which Route 53
+    actions that takes, and why the health-check and EC2 actions of the reference do not apply.
     """
     return json.dumps(
         {
             "Version": "2012-10-17",
             "Statement": [
+                {
+                    "Sid": "ResolveNamespace",
+                    "Effect": "Allow",
+                    "Action": "servicediscovery:GetNamespace",
+                    "Resource": namespace_arn,
+                },
                 {
                     "Sid": "ReadMembership",
                     "Effect": "Allow",
@@ -178,7 +202,7 @@ def election_policy(*, namespace_arn: str, service_arn: str, hosted_zone_arn: st
                 {
                     "Sid": "UpdateInstanceRecords",
                     "Effect": "Allow",
-                    "Action": "route53:ChangeResourceRecordSets",
+                    "Action": list(aws_facts.REGISTER_INSTANCE_ROUTE53_ACTIONS),
                     "Resource": hosted_zone_arn,
                 },
             ],
@@ -195,12 +219,14 @@ class FargateService(Component):
     mapping, health check and awslogs); with an election, an `iam.RolePolicy` on the task role with exactly the
     Cloud Map calls the election makes; an `ecs.Service` on FARGATE or FARGATE_SPOT with the Cloud Map registry
     (container name and port for SRV), the circuit breaker with rollback, 100 %/200 % deployment bounds, a
-    health-check grace period equal to the start period, ECS Exec off, and `pulumi up` waiting for steady
-    state; and with autoscaling, an `appautoscaling.Target` and one target-tracking `Policy` per metric.
+    health-check grace period equal to the start period, ECS Exec off, and `pulumi up` waiting (up to 10 minutes)
+    for steady state; and with autoscaling, an `appautoscaling.Target` and one target-tracking `Policy` per metric.
 
     Plain `pulumi_aws` resources rather than `awsx.ecs.FargateService`: awsx builds the task definition, roles and
     log group inside its provider, where neither a test nor `mapgate plan` can see them, and its log group keeps
     logs forever.
+
+    Only a changed task definition rolls the tasks: nothing forces a new deployment (see CAPACITY_LABEL).
     """
 
     service_name: pulumi.Output[str]
@@ -290,8 +316,6 @@ class FargateService(Component):
                     capacity_provider=aws_facts.CAPACITY_PROVIDER[args.capacity], weight=1
                 )
             ],
-            # Changing the capacity provider of a running service needs a new deployment.
-            force_new_deployment=True,
             platform_version="LATEST",
             network_configuration=ecs.ServiceNetworkConfigurationArgs(
                 subnets=args.subnet_ids,
@@ -315,6 +339,7 @@ class FargateService(Component):
                 parent=self,
                 # With autoscaling, the scaler owns the task count; `pulumi up` must not reset it.
                 ignore_changes=["desiredCount"] if args.autoscaling else None,
+                custom_timeouts=pulumi.CustomTimeouts(create=STEADY_STATE_TIMEOUT, update=STEADY_STATE_TIMEOUT),
             ),
         )
         if args.autoscaling is not None:

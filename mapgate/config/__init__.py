@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from mapgate import naming
 from mapgate.config.api import ApiConfig, ErrorAlarm, RouteConfig, Throttling
 from mapgate.config.errors import ConfigError, Problem
 from mapgate.config.network import NetworkConfig
@@ -39,11 +40,12 @@ __all__ = [
 ]
 
 
-def parse_config(raw: Mapping[str, Any], *, project_dir: str | Path = ".") -> StackConfig:
-    """Validate the `mapgate:` keys (without the prefix). Raises ConfigError listing every problem."""
+def parse_config(raw: Mapping[str, Any], *, stack: str, project_dir: str | Path = ".") -> StackConfig:
+    """Validate the `mapgate:` keys (without the prefix) of `stack`. Raises ConfigError listing every problem."""
     from mapgate.config.errors import describe
 
     data = decode_raw(raw)
+    data.setdefault("namespace", naming.default_namespace(stack))
     context = {"project_dir": str(project_dir)}
     try:
         cfg = StackConfig.model_validate(data, context=context)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, field_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from mapgate import aws_facts
 from mapgate.config.base import (
@@ -63,11 +64,46 @@ def _check_topic_arn(value: str) -> str:
     return value
 
 
+# Deliberately loose: SNS itself confirms the address by mail before it delivers anything.
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _check_email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise fail("email", "must be an email address such as oncall@example.com")
+    return value
+
+
+def _check_https(value: str) -> str:
+    if not re.match(r"^https://[^\s/]+(/\S*)?$", value):
+        raise fail("https_endpoint", "must be an https:// URL (SNS confirms it before it delivers)")
+    return value
+
+
 class ErrorAlarm(Model):
-    """A CloudWatch alarm on the share of 5xx answers: what users see when no healthy task matches a route."""
+    """A CloudWatch alarm on the share of 5xx answers: what users see when no healthy task matches a route.
+
+    It notifies `topicArn` when given; otherwise mapgate creates a topic (free while idle) and subscribes
+    `email` and/or `httpsEndpoint`.
+    """
 
     threshold_percent: Annotated[float, INT_AS_FLOAT, positive_up_to(100, "(percent of requests)")] = 5.0
     topic_arn: Annotated[str, AfterValidator(_check_topic_arn)] | None = None
+    email: Annotated[str, AfterValidator(_check_email)] | None = None
+    https_endpoint: Annotated[str, AfterValidator(_check_https)] | None = None
+
+    @model_validator(mode="after")
+    def _one_destination_kind(self) -> ErrorAlarm:
+        if self.topic_arn and (self.email or self.https_endpoint):
+            raise fail(
+                "alarm_topic",
+                "give either topicArn (an existing topic) or email/httpsEndpoint (mapgate creates the topic)",
+            )
+        return self
+
+    @property
+    def notifies_someone(self) -> bool:
+        return bool(self.topic_arn or self.email or self.https_endpoint)
 
 
 class ApiConfig(Model):

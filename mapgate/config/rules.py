@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from mapgate import aws_facts
-from mapgate.config.api import RouteConfig, RouteKey
+from mapgate.config.api import ApiConfig, ErrorAlarm, RouteConfig, RouteKey
 from mapgate.config.errors import Problem, unknown_name
 from mapgate.config.services import ServiceConfig, ServiceName
 from mapgate.config.stack import StackConfig
@@ -29,6 +29,7 @@ class Sections:
     routes: Mapping[str, RouteConfig] = field(default_factory=dict)
     namespace: str | None = None
     production: bool | None = None
+    error_alarm: ErrorAlarm | None = None
 
     @classmethod
     def of(cls, cfg: StackConfig) -> Sections:
@@ -38,6 +39,7 @@ class Sections:
             routes=cfg.api.routes,
             namespace=cfg.namespace,
             production=cfg.production,
+            error_alarm=cfg.api.error_alarm,
         )
 
     @classmethod
@@ -64,6 +66,7 @@ class Sections:
             routes=routes,
             namespace=_section(StackConfig, "namespace", data, context),
             production=_section(StackConfig, "production", data, context),
+            error_alarm=_section(ApiConfig, "error_alarm", api, context),
         )
 
 
@@ -181,6 +184,15 @@ def production_keeps_routes_up(s: Sections) -> Iterator[Problem]:
             yield Problem(("services", service, "autoscaling", "min"), target.autoscaling.min, why)
 
 
+def production_alarm_pages_someone(s: Sections) -> Iterator[Problem]:
+    if s.production and s.error_alarm is not None and not s.error_alarm.notifies_someone:
+        yield Problem(
+            ("api", "errorAlarm"),
+            s.error_alarm.model_dump(by_alias=True, exclude_none=True),
+            "in production the 5xx alarm must notify someone: set topicArn, email or httpsEndpoint",
+        )
+
+
 RULES: tuple[Rule, ...] = (
     service_dns_names_fit,
     peers_exist,
@@ -189,6 +201,7 @@ RULES: tuple[Rule, ...] = (
     routes_reach_srv_services,
     production_keeps_routes_up,
     election_filters_have_an_election,
+    production_alarm_pages_someone,
 )
 
 

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
 from mapgate import aws_facts, naming
 from mapgate.config.base import Model, ScalarString, between, fail, int_range, join, one_of
@@ -25,6 +25,8 @@ _IMAGE_REF = re.compile(
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 MAX_TASKS = aws_facts.MAX_TASKS_WITH_SERVICE_DISCOVERY
+# `pulumi config set --path` may store a number it was given as text; accept "3" for a counter.
+_DIGITS_AS_INT = BeforeValidator(lambda v: int(v) if isinstance(v, str) and v.isdigit() else v)
 
 
 class ImageBuild(Model):
@@ -130,6 +132,8 @@ class ServiceConfig(Model):
     autoscaling: Autoscaling | None = None
     # ECS.5: the container gets a read-only root filesystem and a writable /tmp; only for images that allow it.
     read_only_root_filesystem: bool = False
+    # Raise it by one to roll every task without any other change (`mapgate up --redeploy <service>` does that).
+    redeploy: Annotated[int, _DIGITS_AS_INT, int_range(0, 1_000_000)] = 0
 
     @field_validator("image", mode="before")
     @classmethod

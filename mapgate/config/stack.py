@@ -40,14 +40,23 @@ class StackConfig(Model):
     """Everything under the `mapgate:` config namespace, validated."""
 
     network: NetworkConfig = Field(default_factory=NetworkConfig)
-    # The private DNS namespace: a Route 53 private hosted zone.
-    namespace: DnsNamespace = "mapgate.internal"
+    # The private DNS namespace (a Route 53 private hosted zone). When the stack file leaves it out,
+    # `parse_config` fills in `naming.default_namespace(stack)`, `<stack>.mapgate.internal`: a name of its own per
+    # stack, so two stacks in one account never share one.
+    namespace: DnsNamespace
     services: Annotated[dict[ServiceName, ServiceConfig], AfterValidator(_at_least_one_service)]
     api: ApiConfig = Field(default_factory=ApiConfig)
     log_retention_days: Annotated[int, one_of(aws_facts.LOG_RETENTION_DAYS, "retention (days)")] = 14
     container_insights: bool = False
     # Stricter rules for stacks that serve users; see `mapgate.config.rules`.
     production: bool = False
+    # Whether the sample app answers with its task id, private IP, AZ and the request's headers, on a public API.
+    # Unset: yes, except in production.
+    expose_task_info: bool | None = None
 
     def routed_services(self) -> list[str]:
         return sorted({route.service for route in self.api.routes.values()})
+
+    @property
+    def exposes_task_info(self) -> bool:
+        return (not self.production) if self.expose_task_info is None else self.expose_task_info
