@@ -93,14 +93,7 @@ def test_the_prod_worker_hides_its_internals(prod_run: StackRun) -> None:
     env.pop("ECS_CONTAINER_METADATA_URI_V4", None)
     process = subprocess.Popen([sys.executable, "-m", "mapgate_app"], env=env, stderr=subprocess.PIPE)
     try:
-
-        def answering() -> bool:
-            try:
-                return get(f"http://127.0.0.1:{port}/healthz", timeout=1)[0] == 200
-            except OSError:
-                return False
-
-        wait_until(answering, "the worker to start")
+        wait_until(lambda: healthy(f"http://127.0.0.1:{port}"), "the worker to start")
         status, body = get(f"http://127.0.0.1:{port}/")
         assert status == 200
         assert set(body) == {"role", "service", "request"}
@@ -263,6 +256,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def healthy(app: str) -> bool:
+    """The app at `app` answers its health check (and is up at all)."""
+    try:
+        return get(f"{app}/healthz", timeout=1)[0] == 200
+    except OSError:
+        return False
+
+
 def wait_until(condition: Any, what: str) -> None:
     done = threading.Event()
     for _ in range(200):
@@ -294,14 +295,7 @@ def test_sigterm_drains_finishes_in_flight_requests_and_exits_cleanly() -> None:
         process = subprocess.Popen([sys.executable, "-m", "mapgate_app"], env=env, stderr=subprocess.PIPE)
         try:
             app = f"http://127.0.0.1:{port}"
-
-            def healthy() -> bool:
-                try:
-                    return get(f"{app}/healthz", timeout=1)[0] == 200
-                except OSError:
-                    return False
-
-            wait_until(healthy, "the service to start")
+            wait_until(lambda: healthy(app), "the service to start")
             with ThreadPoolExecutor(1) as pool:
                 in_flight = pool.submit(get, f"{app}/")
                 assert reached.wait(WAIT), "the request never reached the upstream"
