@@ -32,7 +32,7 @@ def test_repository_scans_on_push_and_keeps_the_last_ten(dev_run: StackRun) -> N
 
 def test_tasks_run_the_pushed_image_by_digest(dev_run: StackRun) -> None:
     for name in ("app", "worker"):
-        (container,) = json.loads(dev_run.inputs(types.TASK_DEFINITION, f"{name}-task")["containerDefinitions"])
+        (container,) = containers(dev_run, name)
         assert container["image"].endswith("/image-app-arm64-repo@sha256:" + "0" * 64)
 
 
