@@ -77,9 +77,6 @@ DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 # Record TTL range. https://docs.aws.amazon.com/cloud-map/latest/api/API_DnsRecord.html
 DNS_TTL_MAX = 2_147_483_647
 
-# A MULTIVALUE answer holds at most 8 healthy records. https://docs.aws.amazon.com/cloud-map/latest/api/API_DnsConfig.html
-MULTIVALUE_MAX_ANSWERS = 8
-
 # Instance attribute keys are at most 255 printable characters, values at most 1,024.
 # https://docs.aws.amazon.com/cloud-map/latest/api/API_RegisterInstance.html
 ATTRIBUTE_KEY = re.compile(r"^[!-~]{1,255}$")

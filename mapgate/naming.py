@@ -44,10 +44,6 @@ def service_of(inputs: Mapping[str, Any]) -> str | None:
     return (inputs.get("tags") or {}).get(SERVICE_TAG)
 
 
-def role_of(inputs: Mapping[str, Any]) -> str | None:
-    return (inputs.get("tags") or {}).get(ROLE_TAG)
-
-
 # --- components -------------------------------------------------------------------------------------------------
 
 NETWORK: Final = "network"

@@ -120,7 +120,7 @@ def fargate_service_args(
         cluster_arn=cluster.cluster_arn,
         cluster_name=cluster.cluster_name,
         subnet_ids=network.task_subnet_ids,
-        assign_public_ip=cfg.network.tasks_in_public_subnets,
+        assign_public_ip=network.tasks_in_public_subnets,
         security_group_id=firewall.task_security_group_ids[name],
         registry_arn=discovery.service_arns[name],
         aws=context,

@@ -14,6 +14,7 @@ from typing import Any
 from mapgate import PROJECT, naming
 from mapgate import resource_types as types
 from mapgate.cli.inventory import container_definitions
+from mapgate.config.source import project_keys
 from mapgate.offline import (
     ACCOUNT,
     OfflineMocks,
@@ -60,11 +61,7 @@ DELETE = object()
 
 def changed(stack: str, path: Sequence[str | int], value: Any) -> dict[str, Any]:
     """The stack file's `mapgate:` config (prefix removed) with one nested value replaced (or deleted)."""
-    config = {
-        key.removeprefix(f"{PROJECT}:"): value
-        for key, value in copy.deepcopy(load_stack_file(stack)).items()
-        if key.startswith(f"{PROJECT}:")
-    }
+    config = project_keys(copy.deepcopy(load_stack_file(stack)))
     node: Any = config
     for part in path[:-1]:
         node = node.setdefault(part, {}) if isinstance(node, dict) else node[part]

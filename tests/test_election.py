@@ -451,6 +451,7 @@ def test_the_task_role_allows_exactly_the_calls_the_election_makes(cloud_map: Cl
     import json
 
     from mapgate import resource_types as types
+    from mapgate.cli.plan import policy_actions
     from tests.harness import children
 
     recording = RecordingClient(cloud_map.client)
@@ -461,7 +462,7 @@ def test_the_task_role_allows_exactly_the_calls_the_election_makes(cloud_map: Cl
         elector.run_round()
     electors[0].step_down()
     policy = json.loads(dev_run.inputs(types.ROLE_POLICY, children("app").election_policy)["policy"])
-    allowed = {a for s in policy["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    allowed = policy_actions(policy)
     assert {f"servicediscovery:{op}" for op in recording.operations} == {
         a for a in allowed if a.startswith("servicediscovery:")
     }

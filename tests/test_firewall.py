@@ -5,14 +5,13 @@ from __future__ import annotations
 from mapgate import naming
 from mapgate import resource_types as types
 from mapgate.components.network import IngressRule, plan_ingress
-from tests.harness import API, StackRun, changed, run_stack, with_prefix
+from tests.harness import API, FIREWALL, StackRun, changed, run_stack, with_prefix
 
 INGRESS = types.INGRESS_RULE
 EGRESS = types.EGRESS_RULE
 SG = types.SECURITY_GROUP
 
 
-FIREWALL = naming.FirewallChildren(naming.FIREWALL)
 VPC_LINK = naming.VPC_LINK_SOURCE
 
 

@@ -12,7 +12,7 @@ from mapgate import resource_types as types
 from mapgate.components.api import integration_uri
 from mapgate.naming import route_slugs
 from tests.aws_models import request_errors
-from tests.harness import StackRun, changed, load_stack_file, run_stack, with_prefix
+from tests.harness import API, StackRun, changed, load_stack_file, run_stack, with_prefix
 
 INTEGRATION = types.INTEGRATION
 ROUTE = types.ROUTE
@@ -25,9 +25,6 @@ def integrations_by_route(run: StackRun) -> dict[str, dict]:
     return {
         r.inputs["routeKey"]: integrations[r.inputs["target"].removeprefix("integrations/")] for r in run.of_type(ROUTE)
     }
-
-
-API = naming.ApiChildren(naming.API)
 
 
 def test_each_route_targets_its_integration(any_run: StackRun) -> None:

@@ -13,15 +13,11 @@ import pulumi_policy
 import pytest
 from pulumi_policy import EnforcementLevel, PolicyResource, ResourceValidationArgs, StackValidationArgs
 
-from mapgate import naming
 from mapgate import resource_types as types
 from mapgate_policies import RULES, policies
-from tests.harness import ROOT, StackRun
+from tests.harness import API, DISCOVERY, FIREWALL, ROOT, StackRun, children
 
-APP, WORKER = naming.ServiceChildren("app"), naming.ServiceChildren("worker")
-DISCOVERY = naming.DiscoveryChildren(naming.DISCOVERY)
-FIREWALL = naming.FirewallChildren(naming.FIREWALL)
-API = naming.ApiChildren(naming.API)
+APP, WORKER = children("app"), children("worker")
 
 
 @dataclass(frozen=True)

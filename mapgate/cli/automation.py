@@ -15,6 +15,7 @@ from typing import Any, Protocol, TextIO
 from pulumi import automation as auto
 
 from mapgate import PROJECT
+from mapgate.cli.preflight import BuilderError, check_image_builder
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -138,21 +139,6 @@ def _bump_redeploy(stack: StackLike, services: Sequence[str], out: TextIO) -> No
         )
 
 
-def _default_builder_check(work_dir: Path, stack: str) -> None:
-    from mapgate.cli.preflight import check_image_builder
-
-    check_image_builder(work_dir, stack)
-
-
-def _check_builder(check: BuilderCheck, work_dir: Path, stack: str) -> None:
-    from mapgate.cli.preflight import BuilderError
-
-    try:
-        check(work_dir, stack)
-    except BuilderError as error:
-        raise OperatorError(str(error), EXIT_NO_BUILDER) from None
-
-
 def _confirm_destroy(stack: str, stdin: TextIO, out: TextIO) -> None:
     if not stdin.isatty():
         raise OperatorError(
@@ -195,7 +181,7 @@ def run(
     factory: StackFactory = create_or_select,
     stdin: TextIO | None = None,
     out: TextIO | None = None,
-    builder_check: BuilderCheck | None = None,
+    builder_check: BuilderCheck = check_image_builder,
 ) -> int:
     """Run one Automation API command; returns the process exit code."""
     # Looked up now, not at import: callers (and tests) may have replaced them since.
@@ -211,7 +197,10 @@ def run(
         stack = factory(request.stack, work_dir)
         if request.command in ("up", "preview"):
             # After opening the stack (a missing Pulumi CLI is the first thing to fix), before changing anything.
-            _check_builder(builder_check or _default_builder_check, work_dir, request.stack)
+            try:
+                builder_check(work_dir, request.stack)
+            except BuilderError as error:
+                raise OperatorError(str(error), EXIT_NO_BUILDER) from None
         for key, value in assignments:
             stack.set_config(key, auto.ConfigValue(value=value), path="." in key or "[" in key)
         for key, value in secrets:

@@ -31,18 +31,15 @@ class ServiceNode:
     leader_election: bool
 
 
-RouteEdge = RouteFacts
-
-
 @dataclass
 class Topology:
     stack: str
     namespace: str
     services: list[ServiceNode]
-    routes: list[RouteEdge] = field(default_factory=list)
+    routes: list[RouteFacts] = field(default_factory=list)
     peers: list[tuple[str, str]] = field(default_factory=list)  # (caller, callee)
 
-    def routes_to(self, service: str) -> list[RouteEdge]:
+    def routes_to(self, service: str) -> list[RouteFacts]:
         return [r for r in self.routes if r.service == service]
 
 
@@ -92,7 +89,7 @@ def mermaid(topo: Topology) -> str:
         tasks_text = f"{svc.name} × {svc.tasks}<br/>{svc.architecture} {svc.capacity} {svc.size} :{svc.port}{leader}"
         lines.append(f"    {tasks}[{_label(tasks_text)}]")
         lines.append(f"    {cm} -. health, registration .- {tasks}")
-    by_service: dict[str, list[RouteEdge]] = defaultdict(list)
+    by_service: dict[str, list[RouteFacts]] = defaultdict(list)
     for route in topo.routes:
         by_service[route.service].append(route)
     for service, routes in by_service.items():

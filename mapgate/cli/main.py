@@ -65,7 +65,6 @@ def parser() -> argparse.ArgumentParser:
 
 def run_plan(args: argparse.Namespace, project_dir: Path) -> int:
     from mapgate.cli.diagram import mermaid, png, topology
-    from mapgate.cli.inventory import Inventory
     from mapgate.cli.plan import make_plan, render
 
     if not 0 <= args.spot_discount < 1:
@@ -81,8 +80,8 @@ def run_plan(args: argparse.Namespace, project_dir: Path) -> int:
     print(render(plan))
     if not plan.ok:
         return automation.EXIT_INVALID_CONFIG
-    run, _ = plan.checked()
-    topo = topology(Inventory.read(run), args.stack)
+    assert plan.inventory is not None  # a plan without findings has read its run
+    topo = topology(plan.inventory, args.stack)
     picture = png(topo, args.out / f"{args.stack}.png")
     text = args.out / f"{args.stack}.mmd"
     text.write_text(mermaid(topo))

@@ -35,6 +35,8 @@ class Plan:
     run: StackRun | None
     findings: list[str] = field(default_factory=list)
     cost: Estimate | None = None
+    inventory: Inventory | None = None
+    """The run read once, for the cost, the advisories and the picture."""
 
     @property
     def ok(self) -> bool:
@@ -57,7 +59,8 @@ def make_plan(project_dir: Path, stack: str, usage: Usage | None = None) -> Plan
         run = run_program(project_dir, config, stack)
     except (pulumi.RunError, ConfigError) as error:
         return Plan(stack, region, None, str(error).splitlines())
-    return Plan(stack, region, run, [], estimate(Inventory.read(run), usage))
+    inventory = Inventory.read(run)
+    return Plan(stack, region, run, [], estimate(inventory, usage), inventory)
 
 
 # --- the tree ------------------------------------------------------------------------------------------------
@@ -228,13 +231,13 @@ def render(plan: Plan) -> str:
     if not plan.ok:
         return "\n".join(["validation findings:", *plan.findings])
     run, cost = plan.checked()
-    (vpc,) = run.of_type(types.VPC)
+    assert plan.inventory is not None  # read with the cost
     header = (
         f"stack {plan.stack} in {plan.region}: {len(run.registrations)} resources"
-        f" (offline, zones assumed: {', '.join(vpc.inputs['availabilityZoneNames'])})"
+        f" (offline, zones assumed: {', '.join(plan.inventory.zones)})"
     )
     warnings = [f"  {w}" for w in run.warnings] or ["  none"]
-    notes = [f"  {note}" for note in advisories(Inventory.read(run))] or ["  none"]
+    notes = [f"  {note}" for note in advisories(plan.inventory)] or ["  none"]
     return "\n".join(
         [
             header,

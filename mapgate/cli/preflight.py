@@ -12,8 +12,9 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from mapgate import PROJECT, aws_facts
+from mapgate import aws_facts
 from mapgate.config import ConfigError, ImageBuild, parse_config
+from mapgate.config.source import project_keys
 from mapgate.offline import as_engine_config, load_stack_file
 
 Runner = Callable[[Sequence[str]], subprocess.CompletedProcess[str]]
@@ -32,13 +33,9 @@ def platforms_needed(project_dir: Path, stack: str) -> dict[str, list[str]]:
     when the stack file is missing or invalid (the engine then reports that, in its own words)."""
     if not (project_dir / f"Pulumi.{stack}.yaml").is_file():
         return {}
-    raw = {
-        key.removeprefix(f"{PROJECT}:"): value
-        for key, value in load_stack_file(project_dir, stack).items()
-        if key.startswith(f"{PROJECT}:")
-    }
+    raw = as_engine_config(project_keys(load_stack_file(project_dir, stack)))
     try:
-        cfg = parse_config(as_engine_config(raw), stack=stack, project_dir=project_dir)
+        cfg = parse_config(raw, stack=stack, project_dir=project_dir)
     except ConfigError:
         return {}
     needed: dict[str, list[str]] = defaultdict(list)

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from mapgate import naming
 from mapgate.config.api import ApiConfig, ErrorAlarm, RouteConfig, Throttling
-from mapgate.config.errors import ConfigError, Problem
+from mapgate.config.errors import ConfigError, Problem, describe
 from mapgate.config.network import NetworkConfig
 from mapgate.config.rules import Sections, cross_problems
 from mapgate.config.services import Architecture, Autoscaling, HealthCheck, ImageBuild, ServiceConfig
@@ -42,8 +42,6 @@ __all__ = [
 
 def parse_config(raw: Mapping[str, Any], *, stack: str, project_dir: str | Path = ".") -> StackConfig:
     """Validate the `mapgate:` keys (without the prefix) of `stack`. Raises ConfigError listing every problem."""
-    from mapgate.config.errors import describe
-
     data = decode_raw(raw)
     data.setdefault("namespace", naming.default_namespace(stack))
     context = {"project_dir": str(project_dir)}

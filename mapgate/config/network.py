@@ -67,7 +67,3 @@ class NetworkConfig(Model):
     def az_count(self) -> int:
         zones = self.availability_zones
         return zones if isinstance(zones, int) else len(zones)
-
-    @property
-    def tasks_in_public_subnets(self) -> bool:
-        return self.nat_gateways == "none"

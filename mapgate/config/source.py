@@ -11,13 +11,17 @@ from mapgate import PROJECT
 from mapgate.config.stack import StackConfig
 
 
+def project_keys(config: Mapping[str, Any], project: str = PROJECT) -> dict[str, Any]:
+    """The `<project>:*` keys of a stack's config, prefix removed (unknown ones included, to reject them)."""
+    prefix = f"{project}:"
+    return {key.removeprefix(prefix): value for key, value in config.items() if key.startswith(prefix)}
+
+
 def raw_from_pulumi(project: str = PROJECT) -> dict[str, Any]:
-    """Every `<project>:*` key the engine passed in, prefix removed (unknown ones included, to reject them)."""
+    """Every `<project>:*` key the engine passed in."""
     from pulumi.runtime import config as runtime_config
 
-    merged = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
-    prefix = f"{project}:"
-    return {key.removeprefix(prefix): value for key, value in merged.items() if key.startswith(prefix)}
+    return project_keys({**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}, project)
 
 
 def _is_plain_string(annotation: Any) -> bool:

@@ -56,6 +56,9 @@ class Network(Component):
 
     vpc_id: pulumi.Output[str]
     task_subnet_ids: pulumi.Output[Sequence[str]]
+    tasks_in_public_subnets: bool
+    """Without NAT, private subnets have no way out (to ECR, logs, Cloud Map), so tasks sit in public ones and
+    need public IPs."""
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(name, opts)
@@ -76,6 +79,6 @@ class Network(Component):
             opts=self.child_opts,
         )
         self.vpc_id = vpc.vpc_id
-        # Without NAT, private subnets have no way out (to ECR, logs, Cloud Map), so tasks sit in public ones.
-        self.task_subnet_ids = vpc.public_subnet_ids if args.nat_gateways == "none" else vpc.private_subnet_ids
+        self.tasks_in_public_subnets = args.nat_gateways == "none"
+        self.task_subnet_ids = vpc.public_subnet_ids if self.tasks_in_public_subnets else vpc.private_subnet_ids
         self.register_outputs({"vpcId": self.vpc_id, "taskSubnetIds": self.task_subnet_ids})
