@@ -39,6 +39,8 @@ LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 STAGE = "aws:apigatewayv2/stage:Stage"
 VPC = "awsx:ec2:Vpc"
 NAT_GATEWAY = "aws:ec2/natGateway:NatGateway"
+# The tag mapgate sets on every resource of a production stack (mapgate.naming.ENVIRONMENT_TAG).
+ENVIRONMENT_TAG = "mapgate:environment"
 
 ANYWHERE = {"0.0.0.0/0", "::/0"}
 
@@ -107,7 +109,7 @@ def read_only_root(props: Mapping[str, Any], report: Report) -> None:
 
 
 def container_insights_in_production(props: Mapping[str, Any], report: Report) -> None:
-    if (props.get("tags") or {}).get("mapgate:environment") != "production":
+    if (props.get("tags") or {}).get(ENVIRONMENT_TAG) != "production":
         return
     settings = {s.get("name"): s.get("value") for s in props.get("settings") or []}
     if settings.get("containerInsights") not in ("enabled", "enhanced"):

@@ -30,6 +30,9 @@ def test_the_deployment_triggers_are_the_ones_aws_documents() -> None:
         if "This parameter triggers a new service deployment" in re.sub(r"<[^>]+>", "", shape.documentation)
     }
     assert documented | {"forceNewDeployment"} == aws_facts.ECS_INPUTS_THAT_START_A_DEPLOYMENT
+    # Why the capacity provider rides in the task definition: changing the strategy alone rolls nothing.
+    strategy = re.sub(r"<[^>]+>", "", operation.input_shape.members["capacityProviderStrategy"].documentation)
+    assert "This parameter doesn't trigger a new service deployment" in strategy
     pulumi_inputs = {to_camel(name) for name in inspect.signature(ecs.ServiceArgs.__init__).parameters}
     assert pulumi_inputs >= aws_facts.ECS_INPUTS_THAT_START_A_DEPLOYMENT
 

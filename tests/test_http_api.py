@@ -7,7 +7,7 @@ import urllib.parse
 
 import pytest
 
-from mapgate import naming
+from mapgate import aws_facts, naming
 from mapgate import resource_types as types
 from mapgate.components.api import integration_uri
 from mapgate.naming import route_slugs
@@ -95,7 +95,7 @@ def test_access_logs_are_json_with_the_operator_fields(any_run: StackRun) -> Non
         "integrationLatency", "responseLatency", "sourceIp", "requestTime",
     }  # fmt: skip
     assert fields["requestId"] == "$context.requestId"  # AWS requires it
-    assert len(settings["format"]) <= 3 * 1024
+    assert len(settings["format"].encode()) <= aws_facts.ACCESS_LOG_FORMAT_MAX_BYTES
     assert log_group["retentionInDays"] > 0
     assert log_group["name"].startswith("/aws/vendedlogs/")
 

@@ -17,6 +17,7 @@ from packaging.requirements import Requirement
 import mapgate
 import mapgate.components
 import mapgate_policies
+from mapgate import naming
 from mapgate import resource_types as types
 from mapgate.components.base import Component
 from tests.harness import ROOT, StackRun
@@ -92,6 +93,7 @@ def test_the_policy_pack_names_types_as_the_package_does() -> None:
     assert len(tokens) >= 10
     for name, token in tokens.items():
         assert getattr(types, name, None) == token, name
+    assert mapgate_policies.ENVIRONMENT_TAG == naming.ENVIRONMENT_TAG
 
 
 def tracked_files() -> list[str]:
