@@ -82,17 +82,22 @@ DNS_TTL_MAX = 2_147_483_647
 ATTRIBUTE_KEY = re.compile(r"^[!-~]{1,255}$")
 ATTRIBUTE_VALUE_MAX = 1024
 
-# The calls a task makes to keep its own instance's attributes, and what each needs besides its own action.
-# RegisterInstance also changes the instance's records in the namespace's hosted zone, so Cloud Map calls Route 53
-# with the caller's credentials: route53:ChangeResourceRecordSets, and route53:GetHostedZone, which AWS's own
-# registrant policy (AWSCloudMapRegisterInstanceAccess) grants with it. The reference also lists
-# route53:{Create,Get,Update}HealthCheck, which apply only to services with a Route 53 HealthCheckConfig (private
-# DNS namespaces support none; mapgate's services use HealthCheckCustomConfig), and ec2:DescribeInstances, which
-# applies only to instances registered with AWS_EC2_INSTANCE_ID (Fargate tasks have none).
-# https://docs.aws.amazon.com/cloud-map/latest/dg/cloud-map-api-permissions-ref.html
-# https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSCloudMapRegisterInstanceAccess.html
-# Resource types per action: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscloudmap.html
-REGISTER_INSTANCE_ROUTE53_ACTIONS = ("route53:ChangeResourceRecordSets", "route53:GetHostedZone")
+# A service created with Type HTTP in a DNS namespace is discoverable only through DiscoverInstances: Cloud Map
+# creates no DNS records for its instances, so registering one changes nothing in Route 53 and needs no Route 53
+# permission. The election's roles services are of this type. DiscoverInstances ignores HealthStatus for a service
+# without a health check and returns every instance.
+# https://docs.aws.amazon.com/cloud-map/latest/api/API_CreateService.html (Type)
+# https://docs.aws.amazon.com/cloud-map/latest/api/API_DiscoverInstances.html (HealthStatus)
+API_ONLY_SERVICE_TYPE = "HTTP"
+# Each dot-separated label of a Cloud Map service name is at most 63 characters (CreateService's Name pattern).
+SERVICE_NAME_LABEL_MAX = 63
+
+# What the election's IAM policy may name, per action (the Service Authorization Reference's resource types):
+# GetNamespace on the namespace; DiscoverInstances on the namespace and the service; RegisterInstance,
+# DeregisterInstance and GetInstance on the service; GetOperation on the namespace and the service.
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscloudmap.html
+# DynamoDB's dynamodb:LeadingKeys condition limits a role to the items whose partition key it names.
+# https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html
 
 # A namespace's HttpName is what DiscoverInstances takes as NamespaceName. It is usually the namespace's name, but
 # when that name is already taken in the account and Region, Cloud Map adds a generated hash to the HttpName.

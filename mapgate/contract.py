@@ -19,19 +19,27 @@ ENV_EXPOSE_TASK_INFO: Final = "MAPGATE_EXPOSE_TASK_INFO"
 
 # --- and, when the service elects a leader ------------------------------------------------------------------
 
-# Cloud Map ids, never names: a namespace name can be taken twice in one account and Region (two stacks, or a
-# replacement), and Cloud Map then gives the second one a hashed HttpName. The app looks the HttpName up by id.
-ENV_CLOUDMAP_SERVICE_ID: Final = "MAPGATE_CLOUDMAP_SERVICE_ID"
+# The namespace by id, never by name: a namespace name can be taken twice in one account and Region (two stacks,
+# or a replacement), and Cloud Map then gives the second one a hashed HttpName. The app looks the HttpName up by id.
 ENV_CLOUDMAP_NAMESPACE_ID: Final = "MAPGATE_CLOUDMAP_NAMESPACE_ID"
+# The roles service (`mapgate.components.election`): its id to register in, its name to discover by.
+ENV_ROLES_SERVICE_ID: Final = "MAPGATE_ROLES_SERVICE_ID"
+ENV_ROLES_SERVICE_NAME: Final = "MAPGATE_ROLES_SERVICE_NAME"
+# The lease table; the lease item's key is the service's name.
+ENV_LEASE_TABLE: Final = "MAPGATE_LEASE_TABLE"
 ENV_ELECTION_ATTRIBUTE: Final = "MAPGATE_ELECTION_ATTRIBUTE"
 ENV_ELECTION_INTERVAL: Final = "MAPGATE_ELECTION_INTERVAL"
+ENV_LEASE_TTL: Final = "MAPGATE_LEASE_TTL"
 
 ALWAYS: Final = (ENV_SERVICE, ENV_NAMESPACE, ENV_PORT, ENV_EXPOSE_TASK_INFO)
 FOR_ELECTION: Final = (
-    ENV_CLOUDMAP_SERVICE_ID,
     ENV_CLOUDMAP_NAMESPACE_ID,
+    ENV_ROLES_SERVICE_ID,
+    ENV_ROLES_SERVICE_NAME,
+    ENV_LEASE_TABLE,
     ENV_ELECTION_ATTRIBUTE,
     ENV_ELECTION_INTERVAL,
+    ENV_LEASE_TTL,
 )
 
 # Users may not set variables with these prefixes: mapgate sets MAPGATE_*, and ECS sets ECS_*.
@@ -39,9 +47,15 @@ RESERVED_ENV_PREFIXES: Final = ("MAPGATE_", "ECS_")
 
 # --- the election -------------------------------------------------------------------------------------------
 
-# The Cloud Map instance attribute the election writes, and that `GET /leader` / `GET /follower` filter on.
+# The attribute on the roles service's instances that `GET /leader` / `GET /follower` filter on.
 ELECTION_ATTRIBUTE: Final = "leader"
-ELECTION_INTERVAL_SECONDS: Final = 10
+ELECTION_VALUES: Final = ("true", "false")
+# A round every 2 s; a crashed holder's lease ends 10 s after its last renewal. These bound the failover time and
+# set the request rate (bench/election_sim.py measures both; `mapgate plan` prices the calls).
+ELECTION_INTERVAL_SECONDS: Final = 2
+LEASE_TTL_SECONDS: Final = 10
+# Every this many rounds the holder reconciles: it removes the instances of tasks that are gone.
+RECONCILE_EVERY_ROUNDS: Final = 3
 
 
 def flag(value: bool) -> str:

@@ -51,10 +51,11 @@ FIREWALL: Final = "firewall"
 DISCOVERY: Final = "discovery"
 CLUSTER: Final = "cluster"
 API: Final = "api"
+ELECTION: Final = "election"
 IMAGE_PREFIX: Final = "image-"
 
 # A service's component is named after the service, so it must not take a name another component uses.
-RESERVED_SERVICE_NAMES: Final = frozenset({NETWORK, FIREWALL, DISCOVERY, CLUSTER, API})
+RESERVED_SERVICE_NAMES: Final = frozenset({NETWORK, FIREWALL, DISCOVERY, CLUSTER, API, ELECTION})
 
 
 def reserved_service_name(name: str) -> bool:
@@ -109,6 +110,25 @@ class DiscoveryChildren:
 
     def service(self, service: str) -> str:
         return child(self.component, service)
+
+
+class ElectionChildren:
+    """The children of the LeaderElection component."""
+
+    def __init__(self, component: str):
+        self.component = component
+        self.lease_table = joined(component, "lease", "table")
+
+    def roles_service(self, service: str) -> str:
+        return joined(self.component, service, "roles")
+
+
+# The roles service's Cloud Map name: `_` keeps it apart from every user service, whose names are DNS labels.
+ROLES_SERVICE_SUFFIX: Final = "_roles"
+
+
+def roles_service_name(service: str) -> str:
+    return f"{service}{ROLES_SERVICE_SUFFIX}"
 
 
 class FirewallChildren:
@@ -199,6 +219,10 @@ def task_family(stack: str, service: str) -> str:
 
 def log_group_name(stack: str, service: str) -> str:
     return f"/{PROJECT}/{stack}/{service}"
+
+
+def lease_table_name(stack: str) -> str:
+    return f"{PROJECT}-{stack}-leases"
 
 
 def access_log_group_name(stack: str) -> str:

@@ -83,6 +83,8 @@ class OfflineMocks(pulumi.runtime.Mocks):
                 return {"arn": self._arn("servicediscovery", f"namespace/ns-{name}"), "hostedZone": "Z0123456789"}
             case types.DISCOVERY_SERVICE:
                 return {"arn": self._arn("servicediscovery", f"service/srv-{inputs['name']}")}
+            case types.DYNAMODB_TABLE:
+                return {"arn": self._arn("dynamodb", f"table/{inputs['name']}")}
             case types.CLUSTER:
                 return {"arn": self._arn("ecs", f"cluster/{inputs['name']}")}
             case types.TASK_DEFINITION:

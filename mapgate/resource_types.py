@@ -7,7 +7,19 @@ need these: they create resources through the classes.
 from __future__ import annotations
 
 from pulumi.type_token import get_type_token
-from pulumi_aws import apigatewayv2, appautoscaling, cloudwatch, ec2, ecr, ecs, iam, servicediscovery, sns, vpc
+from pulumi_aws import (
+    apigatewayv2,
+    appautoscaling,
+    cloudwatch,
+    dynamodb,
+    ec2,
+    ecr,
+    ecs,
+    iam,
+    servicediscovery,
+    sns,
+    vpc,
+)
 from pulumi_awsx import ec2 as awsx_ec2
 from pulumi_awsx import ecr as awsx_ecr
 
@@ -26,6 +38,7 @@ INGRESS_RULE = token_of(vpc.SecurityGroupIngressRule)
 EGRESS_RULE = token_of(vpc.SecurityGroupEgressRule)
 NAMESPACE = token_of(servicediscovery.PrivateDnsNamespace)
 DISCOVERY_SERVICE = token_of(servicediscovery.Service)
+DYNAMODB_TABLE = token_of(dynamodb.Table)
 CLUSTER = token_of(ecs.Cluster)
 CAPACITY_PROVIDERS = token_of(ecs.ClusterCapacityProviders)
 TASK_DEFINITION = token_of(ecs.TaskDefinition)

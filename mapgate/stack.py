@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -11,6 +12,7 @@ from mapgate import contract, naming
 from mapgate.components.api import ApiRoute, ErrorAlarmArgs, HttpApi, HttpApiArgs
 from mapgate.components.cluster import Cluster, ClusterArgs
 from mapgate.components.discovery import DiscoveredService, Discovery, DiscoveryArgs
+from mapgate.components.election import LeaderElection, LeaderElectionArgs
 from mapgate.components.image import ImageRepository, ImageRepositoryArgs
 from mapgate.components.network import Firewall, FirewallArgs, Network, NetworkArgs
 from mapgate.components.service import (
@@ -60,7 +62,7 @@ def image_names(cfg: StackConfig) -> dict[tuple[str, str], str]:
 
 
 def task_environment(
-    name: str, svc: ServiceConfig, cfg: StackConfig, discovery: Discovery
+    name: str, svc: ServiceConfig, cfg: StackConfig, discovery: Discovery, election: LeaderElection | None
 ) -> dict[str, pulumi.Input[str]]:
     """Everything a container is told: the user's variables, then the `mapgate.contract` ones."""
     environment: dict[str, pulumi.Input[str]] = {
@@ -71,11 +73,15 @@ def task_environment(
         contract.ENV_EXPOSE_TASK_INFO: contract.flag(cfg.exposes_task_info),
     }
     if svc.leader_election:
+        assert election is not None  # created whenever a service elects
         environment |= {
-            contract.ENV_CLOUDMAP_SERVICE_ID: discovery.service_ids[name],
             contract.ENV_CLOUDMAP_NAMESPACE_ID: discovery.namespace_id,
+            contract.ENV_ROLES_SERVICE_ID: election.roles_service_ids[name],
+            contract.ENV_ROLES_SERVICE_NAME: naming.roles_service_name(name),
+            contract.ENV_LEASE_TABLE: election.table_name,
             contract.ENV_ELECTION_ATTRIBUTE: contract.ELECTION_ATTRIBUTE,
             contract.ENV_ELECTION_INTERVAL: str(contract.ELECTION_INTERVAL_SECONDS),
+            contract.ENV_LEASE_TTL: str(contract.LEASE_TTL_SECONDS),
         }
     return environment
 
@@ -91,6 +97,7 @@ def fargate_service_args(
     network: Network,
     firewall: Firewall,
     discovery: Discovery,
+    election: LeaderElection | None,
     cluster: Cluster,
     tags: dict[str, str],
 ) -> FargateServiceArgs:
@@ -109,7 +116,7 @@ def fargate_service_args(
             retries=hc.retries,
             start_period=hc.start_period,
         ),
-        environment=task_environment(name, svc, cfg, discovery),
+        environment=task_environment(name, svc, cfg, discovery, election),
         read_only_root_filesystem=svc.read_only_root_filesystem,
         log_group_name=naming.log_group_name(stack, name),
         log_retention_days=cfg.log_retention_days,
@@ -132,13 +139,29 @@ def fargate_service_args(
         if scaling
         else None,
         election=ElectionWiring(
-            service_arn=discovery.service_arns[name],
             namespace_arn=discovery.namespace_arn,
-            hosted_zone_id=discovery.hosted_zone_id,
+            service_arn=discovery.service_arns[name],
+            roles_service_arn=election.roles_service_arns[name],
+            lease_table_arn=election.table_arn,
+            lease_key=name,
         )
-        if svc.leader_election
+        if svc.leader_election and election is not None
         else None,
     )
+
+
+def route_target(
+    service: str, attributes: Mapping[str, str], discovery: Discovery, election: LeaderElection | None
+) -> pulumi.Output[str]:
+    """The Cloud Map service a route discovers: a filter on the election attribute reads the roles service.
+
+    The roles service holds one instance per task, registered by the app as `leader=true` (the lease holder) or
+    `leader=false`; a role change there is a register or a deregister, seen in seconds. The ECS-owned service
+    carries no such attribute (ECS cannot write one).
+    """
+    if election is not None and contract.ELECTION_ATTRIBUTE in attributes and service in election.roles_service_arns:
+        return election.roles_service_arns[service]
+    return discovery.service_arns[service]
 
 
 def build(cfg: StackConfig, stack: str) -> StackOutputs:
@@ -173,6 +196,20 @@ def build(cfg: StackConfig, stack: str) -> StackOutputs:
             tags=tags,
         ),
     )
+    electing = sorted(name for name, svc in cfg.services.items() if svc.leader_election)
+    election = (
+        LeaderElection(
+            naming.ELECTION,
+            LeaderElectionArgs(
+                namespace_id=discovery.namespace_id,
+                services=electing,
+                table_name=naming.lease_table_name(stack),
+                tags=tags,
+            ),
+        )
+        if electing
+        else None
+    )
     cluster = Cluster(
         naming.CLUSTER,
         ClusterArgs(cluster_name=naming.cluster_name(stack), container_insights=cfg.container_insights, tags=tags),
@@ -199,6 +236,7 @@ def build(cfg: StackConfig, stack: str) -> StackOutputs:
                 network=network,
                 firewall=firewall,
                 discovery=discovery,
+                election=election,
                 cluster=cluster,
                 tags=tags,
             ),
@@ -217,7 +255,7 @@ def build(cfg: StackConfig, stack: str) -> StackOutputs:
                     ApiRoute(
                         route_key=key,
                         service=route.service,
-                        service_arn=discovery.service_arns[route.service],
+                        service_arn=route_target(route.service, route.attributes, discovery, election),
                         attributes=route.attributes,
                     )
                     for key, route in sorted(cfg.api.routes.items())

@@ -45,6 +45,8 @@ ENVIRONMENT_TAG = "mapgate:environment"
 ANYWHERE = {"0.0.0.0/0", "::/0"}
 
 # Actions that accept no narrower resource than "*" (Service Authorization Reference): only these may use it.
+API_ONLY_SERVICE_TYPE = "HTTP"
+
 ACTIONS_WITHOUT_RESOURCE_LEVEL = frozenset(
     {
         "ecr:GetAuthorizationToken",
@@ -129,7 +131,10 @@ def container_logs(props: Mapping[str, Any], report: Report) -> None:
 
 
 def cloud_map_custom_health(props: Mapping[str, Any], report: Report) -> None:
-    if "healthCheckCustomConfig" not in props or props.get("healthCheckCustomConfig") is None:
+    # An API-only service (Type HTTP) has no DNS records and no tasks registered by ECS: the leader election's
+    # roles service, whose instances the app registers and removes itself. ECS health does not apply there.
+    api_only = props.get("type") == API_ONLY_SERVICE_TYPE
+    if not api_only and props.get("healthCheckCustomConfig") is None:
         report("no custom health config: Cloud Map would hand out unhealthy and starting tasks")
     if props.get("healthCheckConfig"):
         report("Route 53 health checks do not work in a private DNS namespace")

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from mapgate_app.election import View
 from mapgate_app.identity import Identity, from_task_metadata
 from mapgate_app.server import AppState, Server, serve
 from tests.harness import ROOT, StackRun, containers, environment
@@ -310,3 +311,57 @@ def test_sigterm_drains_finishes_in_flight_requests_and_exits_cleanly() -> None:
             if process.poll() is None:
                 process.kill()
             process.wait(WAIT)
+
+
+# -- /leader and /follower follow the lease ------------------------------------------------------------------
+
+
+def election_state(task: str, view: View) -> AppState:
+    identity = Identity(task_id=task, private_ip="127.0.0.1", availability_zone="local", region=None)
+    return AppState(identity=identity, service="app", election=lambda: view)
+
+
+def test_the_holder_answers_leader_with_its_term() -> None:
+    with running(election_state("holder", View(role="leader", term=7))) as server:
+        status, body = get(f"{base(server)}/leader")
+    assert status == 200
+    assert (body["role"], body["term"], body["answeredBy"]) == ("leader", 7, "holder")
+
+
+def test_a_follower_forwards_leader_to_the_holder_once() -> None:
+    with running(election_state("holder", View(role="leader", term=7))) as holder:
+        address = f"127.0.0.1:{holder.server_address[1]}"
+        with running(election_state("other", View(role="follower", term=7, holder_address=address))) as other:
+            status, body = get(f"{base(other)}/leader")
+    assert status == 200
+    assert (body["role"], body["answeredBy"], body["forwardedBy"]) == ("leader", "holder", "other")
+
+
+def test_without_a_holder_leader_is_503_with_retry_after() -> None:
+    with running(election_state("other", View(role="follower", term=3))) as server:
+        request = urllib.request.Request(f"{base(server)}/leader")
+        with pytest.raises(urllib.error.HTTPError) as answer:
+            urllib.request.urlopen(request, timeout=WAIT)
+    assert answer.value.code == 503
+    assert answer.value.headers["Retry-After"] == "2"
+    body = json.load(answer.value)
+    assert (body["role"], body["answeredBy"]) == ("follower", "other")
+
+
+def test_a_forwarded_request_is_never_forwarded_again() -> None:
+    """Two tasks that each think the other leads must not bounce a request between them."""
+    with running(election_state("b", View(role="follower", term=4, holder_address="127.0.0.1:9"))) as b:
+        address = f"127.0.0.1:{b.server_address[1]}"
+        with running(election_state("a", View(role="follower", term=4, holder_address=address))) as a:
+            status, body = get(f"{base(a)}/leader")
+    assert status == 503
+    assert body["answeredBy"] == "a"
+
+
+def test_the_holder_forwards_follower_to_a_follower() -> None:
+    with running(election_state("f1", View(role="follower", term=2))) as follower:
+        address = f"127.0.0.1:{follower.server_address[1]}"
+        with running(election_state("holder", View(role="leader", term=2, followers=[address]))) as holder:
+            status, body = get(f"{base(holder)}/follower")
+    assert status == 200
+    assert (body["role"], body["answeredBy"], body["forwardedBy"]) == ("follower", "f1", "holder")

@@ -34,7 +34,7 @@ def prod_plan() -> Plan:
 def test_tree_holds_every_component_and_the_settings_that_matter(dev_plan: Plan) -> None:
     text = render(dev_plan)
     for expected in [
-        "stack dev in us-east-1: 50 resources",
+        "stack dev in us-east-1: 53 resources",
         "├─ network  [Network]",
         "NAT None · public 10.0.0.0/18, 10.0.64.0/18 · private 10.0.128.0/18, 10.0.192.0/18",
         "discovery-app  [servicediscovery.Service]  app: A+SRV · TTL 10 · MULTIVALUE · custom health",
@@ -44,6 +44,8 @@ def test_tree_holds_every_component_and_the_settings_that_matter(dev_plan: Plan)
         "health python -m mapgate_app.healthcheck every 5s, timeout 3s, 3 retries, start 15s",
         "api-get-leader  [apigatewayv2.Integration]  GET /leader -> app ?leader=true",
         "api-get-follower  [apigatewayv2.Integration]  GET /follower -> app ?leader=false",
+        "election-lease_table  [dynamodb.Table]  mapgate-dev-leases · lease per elected service · PAY_PER_REQUEST",
+        "election-app_roles  [servicediscovery.Service]  app_roles: the lease holder (leader=true) and the others",
         "api-stage  [apigatewayv2.Stage]  $default · auto-deploy · 20 rps, burst 40",
         "firewall-worker_from_app  [vpc.SecurityGroupIngressRule]  ingress tcp/8080: app calls worker",
         "api-vpc-link  [apigatewayv2.VpcLink]  2 subnets · immutable: other subnets or groups replace it",
@@ -70,21 +72,31 @@ def _by_name(plan: Plan) -> dict[str, float]:
     return {item.name: item.usd for item in plan.checked()[1].items}
 
 
+# Both stacks elect on app (3 tasks): a round every 2 s is 1,314,000 rounds a month. 5 ECS instances plus 3 role
+# instances and the leader's; the holder's 2 DiscoverInstances every 3 rounds; 2 lease reads and 1 write a round.
+ROUNDS = 730 * 3600 / 2
+ELECTION = {
+    "Cloud Map registered instances": (5 + 4) * 0.10,
+    "Cloud Map discovery calls (leader election)": 2 * ROUNDS / 3 / 1e6 * 1.00,
+    "DynamoDB lease reads (leader election)": 2 * ROUNDS / 1e6 * 0.125,
+    "DynamoDB lease writes (leader election)": ROUNDS / 1e6 * 0.625,
+}
+
+
 def test_dev_cost_matches_hand_computed_figures(dev_plan: Plan) -> None:
     # 5 tasks (app 3 + worker 2) x 0.25 vCPU / 0.5 GB, ARM64 Spot at 70 % off, 730 h; public IP per task.
     expected = {
         "Fargate arm64 Spot (70% off, assumed) vCPU": 5 * 0.25 * 730 * 0.03238 * 0.3,
         "Fargate arm64 Spot (70% off, assumed) memory": 5 * 0.5 * 730 * 0.00356 * 0.3,
         "Public IPv4 addresses": 5 * 730 * 0.005,
-        "Cloud Map registered instances": 5 * 0.10,
-        "Cloud Map discovery calls (leader election)": 3 * (730 * 3600 / 10) / 1e6 * 1.00,
+        **ELECTION,
         "Route 53 private hosted zone": 0.50,
         "HTTP API requests": 1.00,
         "CloudWatch Logs ingestion": 0.50,
     }
     assert _by_name(dev_plan) == pytest.approx(expected)
     assert dev_plan.checked()[1].total_usd == pytest.approx(sum(expected.values()))
-    assert dev_plan.checked()[1].total_usd == pytest.approx(32.351525)
+    assert dev_plan.checked()[1].total_usd == pytest.approx(33.98886)
 
 
 def test_prod_cost_matches_hand_computed_figures(prod_plan: Plan) -> None:
@@ -95,14 +107,13 @@ def test_prod_cost_matches_hand_computed_figures(prod_plan: Plan) -> None:
         "Fargate arm64 on demand vCPU": (3 * 0.5 + 2 * 0.25) * 730 * 0.03238,
         "Fargate arm64 on demand memory": (3 * 1 + 2 * 0.5) * 730 * 0.00356,
         "Public IPv4 addresses": 3 * 730 * 0.005,
-        "Cloud Map registered instances": 5 * 0.10,
-        "Cloud Map discovery calls (leader election)": 3 * (730 * 3600 / 10) / 1e6,
+        **ELECTION,
         "Route 53 private hosted zone": 0.50,
         "HTTP API requests": 1.00,
         "CloudWatch Logs ingestion": 0.50,
     }
     assert _by_name(prod_plan) == pytest.approx(expected)
-    assert prod_plan.checked()[1].total_usd == pytest.approx(170.9084)
+    assert prod_plan.checked()[1].total_usd == pytest.approx(172.54585)
 
 
 def test_usage_assumptions_change_the_estimate() -> None:

@@ -105,16 +105,27 @@ def test_service_alone_without_srv_registers_no_port() -> None:
 
 
 def test_service_alone_with_an_election_grants_exactly_its_resources() -> None:
-    wiring = ElectionWiring(service_arn=SERVICE_ARN, namespace_arn=NAMESPACE_ARN, hosted_zone_id="ZGIVEN")
+    roles = f"arn:aws:servicediscovery:us-east-1:{ACCOUNT}:service/srv-given_roles"
+    table = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/given"
+    wiring = ElectionWiring(
+        namespace_arn=NAMESPACE_ARN,
+        service_arn=SERVICE_ARN,
+        roles_service_arn=roles,
+        lease_table_arn=table,
+        lease_key="web",
+    )
     run = build_alone(FargateService, "web", service_args(election=wiring))
     policy = json.loads(run.inputs(types.ROLE_POLICY, WEB.election_policy)["policy"])
     resources = {json.dumps(s["Resource"]) for s in policy["Statement"]}
-    assert resources <= {
+    assert resources == {
         json.dumps(NAMESPACE_ARN),
-        json.dumps(SERVICE_ARN),
-        json.dumps([NAMESPACE_ARN, SERVICE_ARN]),
-        json.dumps("arn:aws:route53:::hostedzone/ZGIVEN"),
+        json.dumps([NAMESPACE_ARN, SERVICE_ARN, roles]),
+        json.dumps(roles),
+        json.dumps([NAMESPACE_ARN, roles]),
+        json.dumps(table),
     }
+    (lease,) = [s for s in policy["Statement"] if s["Resource"] == table]
+    assert lease["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"] == ["web"]
     assert run.inputs(types.ROLE_POLICY, WEB.election_policy)["role"] == run.one(types.ROLE, WEB.task_role).id
 
 

@@ -229,7 +229,20 @@ BAD = [
         "did you mean 'app'",
     ),
     ("allowFrom self", ["services", "worker", "allowFrom"], ["worker"], "services.worker.allowFrom[0]", "itself"),
-    ("election without SRV", ["services", "app", "records"], ["A"], "services.app.records", "leaderElection needs SRV"),
+    (
+        "election value the election never writes",
+        ["api", "routes", "GET /leader", "attributes", "leader"],
+        "yes",
+        'api.routes["GET /leader"].attributes.leader',
+        "writes only 'true' or 'false'",
+    ),
+    (
+        "election filter mixed with another",
+        ["api", "routes", "GET /leader", "attributes"],
+        {"leader": "true", "AVAILABILITY_ZONE": "us-east-1a"},
+        'api.routes["GET /leader"].attributes',
+        "can filter on nothing else (drop AVAILABILITY_ZONE)",
+    ),
     (
         "misspelt service key",
         ["services", "app", "desiredcount"],

@@ -12,6 +12,7 @@ import pytest
 
 from mapgate import contract
 from mapgate_app import settings as app_settings
+from mapgate_app.election import Timing
 from mapgate_app.settings import Settings
 from tests.harness import StackRun, environment
 
@@ -67,9 +68,11 @@ def test_the_app_understands_what_the_stack_says(dev_run: StackRun) -> None:
     read = Settings.from_environ(variables)
     assert (read.service, read.namespace, read.port) == ("app", variables[contract.ENV_NAMESPACE], 8080)
     assert read.election is not None
-    assert read.election.service_id == variables[contract.ENV_CLOUDMAP_SERVICE_ID]
+    assert read.election.roles_service_id == variables[contract.ENV_ROLES_SERVICE_ID]
+    assert read.election.lease_table == variables[contract.ENV_LEASE_TABLE]
     assert read.election.attribute == contract.ELECTION_ATTRIBUTE
     assert read.election.interval == contract.ELECTION_INTERVAL_SECONDS
+    assert read.election.lease_ttl == contract.LEASE_TTL_SECONDS
     assert Settings.from_environ(environment(dev_run, "worker")).election is None
 
 
@@ -86,8 +89,16 @@ def test_both_copies_of_the_names_are_equal() -> None:
 
 def test_a_renamed_variable_on_the_app_side_is_caught(dev_run: StackRun, monkeypatch: pytest.MonkeyPatch) -> None:
     """The failure this file exists for: the app reads a name the stack does not set."""
-    monkeypatch.setattr(app_settings, "ENV_CLOUDMAP_SERVICE_ID", "MAPGATE_CLOUDMAP_SERVICE")
+    monkeypatch.setattr(app_settings, "ENV_LEASE_TABLE", "MAPGATE_LEASE_TABLE_NAME")
     env = ReadLog(environment(dev_run, "app"))
     read = Settings.from_environ(env)
     assert read.election is None
-    assert contract.ENV_CLOUDMAP_SERVICE_ID not in env.read
+    assert contract.ENV_LEASE_TABLE not in env.read
+
+
+def test_the_app_times_its_election_as_the_stack_prices_it() -> None:
+    """`mapgate plan` prices the election's calls from the contract; the app's defaults are the same numbers."""
+    timing = Timing()
+    assert timing.interval == contract.ELECTION_INTERVAL_SECONDS
+    assert timing.lease_ttl == contract.LEASE_TTL_SECONDS
+    assert timing.reconcile_every == contract.RECONCILE_EVERY_ROUNDS

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mapgate import naming
 from mapgate import resource_types as types
+from mapgate.offline import Resource
 from tests.aws_models import request_errors
 from tests.harness import DELETE, DISCOVERY, StackRun, changed, run_stack, with_prefix
 
@@ -31,8 +32,13 @@ def test_a_stack_without_a_namespace_gets_one_of_its_own() -> None:
     assert naming.default_namespace("qa_2") == "qa-2.mapgate.internal"
 
 
+def ecs_owned(run: StackRun) -> list[Resource]:
+    """The Cloud Map services ECS registers tasks in (the Discovery component's), not the election's."""
+    return [s for s in run.of_type(SERVICE) if s.name.startswith(f"{naming.DISCOVERY}-")]
+
+
 def test_app_registers_a_and_srv_worker_only_a(dev_run: StackRun) -> None:
-    records = {s.inputs["name"]: s.inputs["dnsConfig"]["dnsRecords"] for s in dev_run.of_type(SERVICE)}
+    records = {s.inputs["name"]: s.inputs["dnsConfig"]["dnsRecords"] for s in ecs_owned(dev_run)}
     assert records == {
         "app": [{"type": "A", "ttl": 10}, {"type": "SRV", "ttl": 10}],
         "worker": [{"type": "A", "ttl": 10}],
@@ -40,7 +46,7 @@ def test_app_registers_a_and_srv_worker_only_a(dev_run: StackRun) -> None:
 
 
 def test_multivalue_routing_and_custom_health_on_every_service(any_run: StackRun) -> None:
-    services = any_run.of_type(SERVICE)
+    services = ecs_owned(any_run)
     assert len(services) == 2
     for service in services:
         assert service.inputs["dnsConfig"]["routingPolicy"] == "MULTIVALUE"
@@ -58,7 +64,7 @@ def test_ttl_follows_config() -> None:
 
 
 def test_cloud_map_accepts_the_service_request(any_run: StackRun) -> None:
-    for service in any_run.of_type(SERVICE):
+    for service in ecs_owned(any_run):
         dns = service.inputs["dnsConfig"]
         request = {
             "Name": service.inputs["name"],
@@ -75,3 +81,39 @@ def test_cloud_map_accepts_the_service_request(any_run: StackRun) -> None:
 def test_dns_names_are_exported(any_run: StackRun) -> None:
     namespace = f"{stack_of(any_run)}.mapgate.internal"
     assert any_run.outputs["serviceDnsNames"] == {"app": f"app.{namespace}", "worker": f"worker.{namespace}"}
+
+
+def test_the_roles_service_is_api_only_and_managed_by_the_app(any_run: StackRun) -> None:
+    (roles,) = [s for s in any_run.of_type(SERVICE) if s not in ecs_owned(any_run)]
+    assert roles.name == naming.ElectionChildren(naming.ELECTION).roles_service("app")
+    assert roles.inputs["name"] == naming.roles_service_name("app") == "app_roles"
+    assert roles.inputs["type"] == "HTTP"  # no DNS records: registering there touches no Route 53 zone
+    assert "dnsConfig" not in roles.inputs
+    assert "healthCheckCustomConfig" not in roles.inputs
+    assert roles.inputs["namespaceId"] == any_run.one(types.NAMESPACE, DISCOVERY.namespace).id
+    assert roles.inputs["forceDestroy"] is True
+    request = {"Name": roles.inputs["name"], "NamespaceId": roles.inputs["namespaceId"], "Type": roles.inputs["type"]}
+    assert request_errors("servicediscovery", "CreateService", request) == ""
+
+
+def test_cloud_map_accepts_the_roles_service_name_at_the_longest_service_name() -> None:
+    import re
+
+    from tests.aws_models import _model
+
+    pattern = _model("servicediscovery").shape_for("ServiceName").metadata["pattern"]
+    limit = 63 - len(naming.ROLES_SERVICE_SUFFIX)
+    assert re.fullmatch(pattern, naming.roles_service_name("a" * limit))
+    assert not re.fullmatch(pattern, naming.roles_service_name("a" * (limit + 1)))
+
+
+def test_dynamodb_accepts_the_lease_table(any_run: StackRun) -> None:
+    table = any_run.inputs(types.DYNAMODB_TABLE, naming.ElectionChildren(naming.ELECTION).lease_table)
+    assert table["billingMode"] == "PAY_PER_REQUEST"
+    request = {
+        "TableName": table["name"],
+        "BillingMode": table["billingMode"],
+        "KeySchema": [{"AttributeName": table["hashKey"], "KeyType": "HASH"}],
+        "AttributeDefinitions": [{"AttributeName": a["name"], "AttributeType": a["type"]} for a in table["attributes"]],
+    }
+    assert request_errors("dynamodb", "CreateTable", request) == ""

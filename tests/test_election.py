@@ -1,9 +1,14 @@
-"""Leader election against moto's Cloud Map, queried the way API Gateway queries it for each dev route."""
+"""Leader election against moto's Cloud Map and DynamoDB, queried the way API Gateway queries each dev route.
+
+The timing properties (failover, handover, zombies) are measured on a virtual clock by bench/election_sim.py and
+checked in tests/test_election_sim.py; here the real calls meet emulated services, round by round.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import threading
+import json
+import random
 import urllib.parse
 from collections.abc import Iterator
 from typing import Any
@@ -14,92 +19,29 @@ from moto import mock_aws
 from moto.servicediscovery.exceptions import NamespaceNotFound, ServiceNotFound
 from moto.servicediscovery.models import ServiceDiscoveryBackend
 
+from mapgate import contract, naming
 from mapgate import resource_types as types
-from mapgate_app.election import ElectionError, Elector, choose_leader
-from tests.harness import StackRun
+from mapgate.cli.plan import policy_actions
+from mapgate_app.election import LEADER_PREFIX, Elector, Member, Timing
+from mapgate_app.lease import LeaseStore
+from tests.harness import StackRun, children
 
 REGION = "us-east-1"
 NAMESPACE = "mapgate.internal"
 SERVICE = "app"
-
-
-def ecs_attributes(task: str, index: int) -> dict[str, str]:
-    """What ECS writes when it registers a Fargate task with SRV records (docs/aws-rules.md, Cloud Map)."""
-    return {
-        "AWS_INSTANCE_IPV4": f"10.0.0.{10 + index}",
-        "AWS_INSTANCE_PORT": "8080",
-        "AVAILABILITY_ZONE": "us-east-1a" if index % 2 else "us-east-1b",
-        "REGION": REGION,
-        "ECS_SERVICE_NAME": "app-service-1a2b3c4",
-        "ECS_CLUSTER_NAME": "mapgate-dev",
-        "ECS_TASK_DEFINITION_FAMILY": "mapgate-dev-app",
-        "AWS_INIT_HEALTH_STATUS": "UNHEALTHY",
-    }
+TABLE = "mapgate-test-leases"
 
 
 def task_id(n: int) -> str:
     return f"{n:032x}"  # ECS task ids are 32 hex characters
 
 
-class CloudMap:
-    """A moto Cloud Map namespace (on a VPC of its own) with one service, and helpers to act as ECS and as API
-    Gateway. Two of them in one test are two stacks, or a namespace and its replacement, in one account."""
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
 
-    def __init__(self, namespace: str = NAMESPACE) -> None:
-        self.client = boto3.client("servicediscovery", region_name=REGION)
-        ec2 = boto3.client("ec2", region_name=REGION)
-        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-        operation = self.client.create_private_dns_namespace(Name=namespace, Vpc=vpc)["OperationId"]
-        self.namespace_id = self.client.get_operation(OperationId=operation)["Operation"]["Targets"]["NAMESPACE"]
-        properties = self.client.get_namespace(Id=self.namespace_id)["Namespace"]["Properties"]
-        self.http_name = properties["HttpProperties"]["HttpName"]
-        self.service_id = self.client.create_service(
-            Name=SERVICE,
-            NamespaceId=self.namespace_id,
-            DnsConfig={
-                "NamespaceId": self.namespace_id,
-                "RoutingPolicy": "MULTIVALUE",
-                "DnsRecords": [{"Type": "A", "TTL": 10}, {"Type": "SRV", "TTL": 10}],
-            },
-            HealthCheckCustomConfig={},
-        )["Service"]["Id"]
-        self.tasks: list[str] = []
-
-    def ecs_starts(self, n: int) -> Elector:
-        task = task_id(n)
-        self.client.register_instance(ServiceId=self.service_id, InstanceId=task, Attributes=ecs_attributes(task, n))
-        self.tasks.append(task)
-        return self.elector(task)
-
-    def ecs_stops(self, task: str) -> None:
-        self.client.deregister_instance(ServiceId=self.service_id, InstanceId=task)
-        self.tasks.remove(task)
-
-    def elector(self, task: str, client: Any = None) -> Elector:
-        """The election as a task of this service runs it: told the service and namespace ids, as the stack does."""
-        return Elector(
-            client or self.client,
-            namespace_id=self.namespace_id,
-            service_name=SERVICE,
-            service_id=self.service_id,
-            instance_id=task,
-            sleep=lambda _: None,
-        )
-
-    def attributes(self) -> dict[str, dict[str, str]]:
-        listed = self.client.list_instances(ServiceId=self.service_id)["Instances"]
-        return {i["Id"]: i["Attributes"] for i in listed}
-
-    def leaders(self) -> list[str]:
-        return sorted(task for task, attrs in self.attributes().items() if attrs.get("leader") == "true")
-
-    def discover(self, integration_uri: str) -> list[str]:
-        """What API Gateway's DiscoverInstances returns for an integration URI `arn?k=v&…`."""
-        query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(integration_uri).query))
-        found = self.client.discover_instances(
-            NamespaceName=self.http_name, ServiceName=SERVICE, QueryParameters=query, HealthStatus="HEALTHY"
-        )
-        return sorted(i["InstanceId"] for i in found["Instances"])
+    def __call__(self) -> float:
+        return self.now
 
 
 def _hash_taken_http_names(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -143,10 +85,99 @@ def _hash_taken_http_names(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ServiceDiscoveryBackend, "discover_instances", discover_by_http_name)
 
 
+class Platform:
+    """A moto namespace with the ECS-owned service and the roles service, the lease table, and helpers to act
+    as ECS (start and stop tasks) and as API Gateway (discover by an integration URI)."""
+
+    def __init__(self, namespace: str = NAMESPACE, table: str = TABLE) -> None:
+        self.cloud_map = boto3.client("servicediscovery", region_name=REGION)
+        self.dynamodb = boto3.client("dynamodb", region_name=REGION)
+        ec2 = boto3.client("ec2", region_name=REGION)
+        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        operation = self.cloud_map.create_private_dns_namespace(Name=namespace, Vpc=vpc)["OperationId"]
+        self.namespace_id = self.cloud_map.get_operation(OperationId=operation)["Operation"]["Targets"]["NAMESPACE"]
+        properties = self.cloud_map.get_namespace(Id=self.namespace_id)["Namespace"]["Properties"]
+        self.http_name = properties["HttpProperties"]["HttpName"]
+        self.ecs_service_id = self.cloud_map.create_service(
+            Name=SERVICE,
+            NamespaceId=self.namespace_id,
+            DnsConfig={
+                "NamespaceId": self.namespace_id,
+                "RoutingPolicy": "MULTIVALUE",
+                "DnsRecords": [{"Type": "A", "TTL": 10}, {"Type": "SRV", "TTL": 10}],
+            },
+            HealthCheckCustomConfig={},
+        )["Service"]["Id"]
+        # As mapgate.components.election creates it: API-only, no health check.
+        self.roles_service_id = self.cloud_map.create_service(
+            Name=naming.roles_service_name(SERVICE), NamespaceId=self.namespace_id, Type="HTTP"
+        )["Service"]["Id"]
+        self.table = table
+        self.dynamodb.create_table(
+            TableName=table,
+            KeySchema=[{"AttributeName": "name", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "name", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        self.clock = Clock()
+        self.electors: dict[str, Elector] = {}
+
+    def ecs_starts(self, n: int, *, cloud_map: Any = None, dynamodb: Any = None) -> Elector:
+        task = task_id(n)
+        self.cloud_map.register_instance(
+            ServiceId=self.ecs_service_id,
+            InstanceId=task,
+            Attributes={"AWS_INSTANCE_IPV4": f"10.0.0.{10 + n}", "AWS_INSTANCE_PORT": "8080"},
+        )
+        elector = Elector(
+            cloud_map or self.cloud_map,
+            LeaseStore(dynamodb or self.dynamodb, table=self.table, name=SERVICE),
+            namespace_id=self.namespace_id,
+            service_name=SERVICE,
+            roles_service_id=self.roles_service_id,
+            roles_service_name=naming.roles_service_name(SERVICE),
+            me=Member(task_id=task, ip=f"10.0.0.{10 + n}", port=8080, started=self.clock.now + n),
+            timing=Timing(),
+            clock=self.clock,
+            wall=self.clock,
+            rng=random.Random(n),
+        )
+        self.electors[task] = elector
+        return elector
+
+    def ecs_stops(self, task: str) -> None:
+        self.cloud_map.deregister_instance(ServiceId=self.ecs_service_id, InstanceId=task)
+        self.electors.pop(task)
+
+    def rounds(self, count: int = 3) -> None:
+        for _ in range(count):
+            for elector in list(self.electors.values()):
+                elector.run_round()
+            self.clock.now += 2.0
+
+    def roles(self) -> dict[str, dict[str, str]]:
+        listed = self.cloud_map.list_instances(ServiceId=self.roles_service_id)["Instances"]
+        return {i["Id"]: i["Attributes"] for i in listed}
+
+    def ecs_owned(self) -> dict[str, dict[str, str]]:
+        listed = self.cloud_map.list_instances(ServiceId=self.ecs_service_id)["Instances"]
+        return {i["Id"]: i["Attributes"] for i in listed}
+
+    def discover(self, service_name: str, integration_uri: str) -> list[str]:
+        """Owners of what API Gateway's DiscoverInstances returns for an integration URI `arn?k=v&…`."""
+        query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(integration_uri).query))
+        found = self.cloud_map.discover_instances(
+            NamespaceName=self.http_name, ServiceName=service_name, QueryParameters=query, HealthStatus="HEALTHY"
+        )
+        return sorted(i["Attributes"].get("owner", i["InstanceId"]) for i in found["Instances"])
+
+    def leaders(self) -> list[str]:
+        return sorted(task for task, e in self.electors.items() if e.is_leader())
+
+
 @pytest.fixture
-def cloud_map(monkeypatch: pytest.MonkeyPatch) -> Iterator[CloudMap]:
-    # moto appends a second instance when RegisterInstance reuses an id; AWS documents an upsert
-    # ("if an instance with that id exists, Cloud Map updates it"), which the election relies on.
+def platform(monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
+    # moto appends a second instance when RegisterInstance reuses an id; AWS documents an upsert.
     original = ServiceDiscoveryBackend.register_instance
 
     def upsert(self: ServiceDiscoveryBackend, service_id: str, instance_id: str, *args: Any, **kwargs: Any) -> str:
@@ -159,310 +190,215 @@ def cloud_map(monkeypatch: pytest.MonkeyPatch) -> Iterator[CloudMap]:
     for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.setenv(key, "testing")
     with mock_aws():
-        yield CloudMap()
+        yield Platform()
 
 
-def run_rounds_until_stable(electors: list[Elector], limit: int = 5) -> int:
-    """Rounds (every task once per round) until a round changes nothing; returns how many changed something."""
-    for rounds in range(limit):
-        before = [e.role for e in electors]
-        snapshot = None
-        for elector in electors:
-            elector.run_round()
-        snapshot = [e.role for e in electors]
-        if snapshot == before and rounds > 0:
-            return rounds
-    raise AssertionError(f"no stable state after {limit} rounds")
+def test_three_tasks_elect_exactly_one_leader_and_register_their_roles(platform: Platform) -> None:
+    for n in (1, 2, 3):
+        platform.ecs_starts(n)
+    platform.rounds()
+    assert len(platform.leaders()) == 1
+    (leader,) = platform.leaders()
+    roles = platform.roles()
+    term = platform.electors[leader].view().term
+    assert roles[f"{LEADER_PREFIX}{term}"]["leader"] == "true"
+    assert roles[f"{LEADER_PREFIX}{term}"]["owner"] == leader
+    followers = {i: a for i, a in roles.items() if not i.startswith(LEADER_PREFIX)}
+    assert sorted(followers) == sorted(set(platform.electors) - {leader})
+    assert all(a["leader"] == "false" and a["AWS_INSTANCE_PORT"] == "8080" for a in followers.values())
 
 
-def test_choose_leader() -> None:
-    assert choose_leader({}) is None
-    assert choose_leader({"b": {}, "a": {}}) == "a"  # nobody claims: smallest id
-    assert choose_leader({"a": {}, "c": {"leader": "true"}}) == "c"  # sticky
-    assert choose_leader({"d": {"leader": "true"}, "b": {"leader": "true"}, "a": {}}) == "b"  # smallest claimant
+def test_the_dev_routes_select_the_holder_and_the_others(platform: Platform, dev_run: StackRun) -> None:
+    for n in (1, 2, 3):
+        platform.ecs_starts(n)
+    platform.rounds()
+    (leader,) = platform.leaders()
+    uris = {key: r.inputs["integrationUri"] for key, r in _integrations(dev_run).items()}
+    roles_arn = dev_run.one(
+        types.DISCOVERY_SERVICE, naming.ElectionChildren(naming.ELECTION).roles_service("app")
+    ).state["arn"]
+    ecs_arn = dev_run.one(types.DISCOVERY_SERVICE, naming.DiscoveryChildren(naming.DISCOVERY).service("app")).state[
+        "arn"
+    ]
+    assert uris["GET /leader"].startswith(f"{roles_arn}?")
+    assert uris["GET /follower"].startswith(f"{roles_arn}?")
+    assert uris["GET /"] == ecs_arn
+    roles = naming.roles_service_name(SERVICE)
+    assert platform.discover(roles, uris["GET /leader"]) == [leader]
+    assert platform.discover(roles, uris["GET /follower"]) == sorted(set(platform.electors) - {leader})
+    assert platform.discover(SERVICE, uris["GET /"]) == sorted(platform.electors)
 
 
-def test_one_round_per_task_elects_exactly_one_leader(cloud_map: CloudMap) -> None:
-    electors = [cloud_map.ecs_starts(n) for n in (3, 1, 2)]
-    for elector in electors:
-        elector.run_round()
-    assert cloud_map.leaders() == [task_id(1)]
-    assert sorted(e.role for e in electors) == ["follower", "follower", "leader"]
-    assert {attrs["leader"] for attrs in cloud_map.attributes().values()} == {"true", "false"}
+def _integrations(run: StackRun) -> dict[str, Any]:
+    found = {}
+    for integration in run.of_type(types.INTEGRATION):
+        route = next(r for r in run.of_type(types.ROUTE) if r.inputs["target"].endswith(str(integration.id)))
+        found[route.inputs["routeKey"]] = integration
+    return found
 
 
-def test_routes_of_the_dev_stack_select_all_the_leader_and_the_followers(
-    cloud_map: CloudMap, dev_run: StackRun
-) -> None:
-    electors = [cloud_map.ecs_starts(n) for n in (1, 2, 3)]
-    for elector in electors:
-        elector.run_round()
-    uris = {
-        route.inputs["routeKey"]: integration.inputs["integrationUri"]
-        for route in dev_run.of_type(types.ROUTE)
-        for integration in dev_run.of_type(types.INTEGRATION)
-        if route.inputs["target"] == f"integrations/{integration.name}-id"
-    }
-    assert set(uris) == {"GET /", "GET /leader", "GET /follower"}
-    assert cloud_map.discover(uris["GET /"]) == sorted(cloud_map.tasks)
-    assert cloud_map.discover(uris["GET /leader"]) == [task_id(1)]
-    assert cloud_map.discover(uris["GET /follower"]) == [task_id(2), task_id(3)]
+def test_ecs_owned_instances_are_never_written(platform: Platform) -> None:
+    for n in (1, 2, 3):
+        platform.ecs_starts(n)
+    before = platform.ecs_owned()
+    platform.rounds(6)
+    for elector in list(platform.electors.values()):
+        elector.request_stop()
+        for _ in range(60):
+            platform.clock.now += 0.5
+            if elector.shutdown_step():
+                break
+    assert platform.ecs_owned() == before
 
 
-def test_ecs_attributes_survive_every_update(cloud_map: CloudMap) -> None:
-    electors = [cloud_map.ecs_starts(n) for n in (1, 2)]
-    for elector in electors:
-        elector.run_round()
-    electors[0].step_down()
-    for n, (task, attrs) in enumerate(sorted(cloud_map.attributes().items()), start=1):
-        expected = {k: v for k, v in ecs_attributes(task, n).items() if k != "AWS_INIT_HEALTH_STATUS"}
-        assert expected.items() <= attrs.items()
+def test_a_graceful_stop_hands_the_lease_to_the_youngest_follower(platform: Platform) -> None:
+    for n in (1, 2, 3):
+        platform.ecs_starts(n)
+    platform.rounds()
+    (leader,) = platform.leaders()
+    old = platform.electors[leader]
+    term = old.view().term
+    youngest = max(set(platform.electors) - {leader}, key=lambda t: platform.electors[t].me.started)
+    old.request_stop()
+    assert not old.is_leader()  # from the first moment of the stop, never leader again
+    old.shutdown_step()
+    assert old.view().holder_address == platform.electors[youngest].me.address  # /leader now forwards there
+    platform.ecs_stops(leader)
+    platform.rounds(1)
+    assert platform.leaders() == [youngest]
+    assert platform.electors[youngest].view().term == term + 1
+    for _ in range(80):
+        platform.clock.now += 0.5
+        platform.rounds(1) if _ % 4 == 0 else None
+        if old.shutdown_step():
+            break
+    assert old.shutdown_step()
+    owners = {a["owner"] for a in platform.roles().values()}
+    assert leader not in owners  # the old holder removed both of its instances
 
 
-def test_failover_elects_exactly_one_new_leader(cloud_map: CloudMap) -> None:
-    electors = {n: cloud_map.ecs_starts(n) for n in (1, 2, 3)}
-    for elector in electors.values():
-        elector.run_round()
-    cloud_map.ecs_stops(task_id(1))
-    survivors = [electors[2], electors[3]]
-    rounds = run_rounds_until_stable(survivors)
-    assert cloud_map.leaders() == [task_id(2)]
-    assert rounds == 1  # one round per survivor converges
+def test_the_holder_removes_the_instance_of_a_task_that_crashed(platform: Platform) -> None:
+    for n in (1, 2, 3):
+        platform.ecs_starts(n)
+    platform.rounds()
+    (leader,) = platform.leaders()
+    crashed = next(t for t in platform.electors if t != leader)
+    platform.ecs_stops(crashed)  # ECS deregisters it; the task itself never ran its stop
+    assert crashed in {a["owner"] for a in platform.roles().values()}
+    platform.clock.now += 120  # long past the young-task grace
+    platform.rounds(contract.RECONCILE_EVERY_ROUNDS + 1)
+    assert crashed not in {a["owner"] for a in platform.roles().values()}
+    assert len(platform.roles()) == 2
 
 
-def test_scale_out_does_not_move_leadership(cloud_map: CloudMap) -> None:
-    electors = [cloud_map.ecs_starts(n) for n in (5, 6)]
-    for elector in electors:
-        elector.run_round()
-    assert cloud_map.leaders() == [task_id(5)]
-    electors += [cloud_map.ecs_starts(n) for n in (1, 2)]  # smaller ids arrive
-    for elector in electors:
-        elector.run_round()
-    assert cloud_map.leaders() == [task_id(5)]
-    assert [e.role for e in electors] == ["leader", "follower", "follower", "follower"]
+def test_a_crashed_holder_is_replaced_once_its_lease_ends(platform: Platform) -> None:
+    for n in (1, 2, 3):
+        platform.ecs_starts(n)
+    platform.rounds()
+    (leader,) = platform.leaders()
+    term = platform.electors[leader].view().term
+    platform.ecs_stops(leader)
+    platform.rounds(int(contract.LEASE_TTL_SECONDS / 2) + 1)
+    (successor,) = platform.leaders()
+    assert successor != leader
+    platform.rounds(contract.RECONCILE_EVERY_ROUNDS + 1)
+    leaders = [i for i in platform.roles() if i.startswith(LEADER_PREFIX)]
+    assert leaders == [f"{LEADER_PREFIX}{term + 1}"]  # the dead holder's instance is gone
 
 
-def test_two_claimants_converge_to_one(cloud_map: CloudMap) -> None:
-    electors = [cloud_map.ecs_starts(n) for n in (4, 7)]
-    for task in (task_id(4), task_id(7)):  # e.g. two tasks that decided during a partition
-        attrs = {**cloud_map.attributes()[task], "leader": "true"}
-        cloud_map.client.register_instance(ServiceId=cloud_map.service_id, InstanceId=task, Attributes=attrs)
-    assert cloud_map.leaders() == [task_id(4), task_id(7)]
-    for elector in electors:
-        elector.run_round()
-    assert cloud_map.leaders() == [task_id(4)]
+class Flaky:
+    """A client whose calls fail with the given error code while `failing` is set."""
 
-
-def test_an_unhealthy_task_writes_nothing(cloud_map: CloudMap) -> None:
-    elector = cloud_map.ecs_starts(1)
-    cloud_map.client.update_instance_custom_health_status(
-        ServiceId=cloud_map.service_id, InstanceId=task_id(1), Status="UNHEALTHY"
-    )
-    assert elector.run_round() == "unknown"
-    assert "leader" not in cloud_map.attributes()[task_id(1)]
-
-
-def test_stepping_down_leaves_leadership_and_traffic(cloud_map: CloudMap) -> None:
-    electors = [cloud_map.ecs_starts(n) for n in (1, 2)]
-    for elector in electors:
-        elector.run_round()
-    electors[0].step_down()
-    attrs = cloud_map.attributes()[task_id(1)]
-    assert (attrs["leader"], attrs["AWS_INIT_HEALTH_STATUS"]) == ("false", "UNHEALTHY")
-    assert electors[0].run_round() == "follower"  # no round writes after stepping down
-    assert cloud_map.attributes()[task_id(1)]["leader"] == "false"
-
-
-def test_stepping_down_after_ecs_deregistered_the_task_is_harmless(cloud_map: CloudMap) -> None:
-    elector = cloud_map.ecs_starts(1)
-    elector.run_round()
-    cloud_map.ecs_stops(task_id(1))
-    elector.step_down()
-    assert cloud_map.attributes() == {}  # no zombie registration
-
-
-class FlakyClient:
-    """The real (moto) client, except that the first DiscoverInstances call fails."""
-
-    def __init__(self, client: Any):
-        self._client = client
-        self.failures_left = 1
+    def __init__(self, client: Any, code: str):
+        self._client, self.code, self.failing = client, code, False
         self.exceptions = client.exceptions
-
-    def discover_instances(self, **kwargs: Any) -> Any:
-        if self.failures_left:
-            self.failures_left -= 1
-            raise self._client.exceptions.RequestLimitExceeded(
-                {"Error": {"Code": "RequestLimitExceeded", "Message": "slow down"}}, "DiscoverInstances"
-            )
-        return self._client.discover_instances(**kwargs)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._client, name)
-
-
-def test_a_cloud_map_error_costs_one_round_not_the_loop(cloud_map: CloudMap) -> None:
-    cloud_map.ecs_starts(1)
-    flaky = FlakyClient(cloud_map.client)
-    elector = cloud_map.elector(task_id(1), client=flaky)
-    elector.interval = 0.01
-    elected = threading.Event()
-    original = elector.run_round
-
-    def watched() -> Any:
-        role = original()
-        if role == "leader":
-            elected.set()
-        return role
-
-    elector.run_round = watched  # type: ignore[method-assign]
-    elector.start()
-    try:
-        assert elected.wait(10), "the loop never recovered from the failed round"
-    finally:
-        elector.stop()
-    assert flaky.failures_left == 0
-    assert cloud_map.leaders() == [task_id(1)]
-
-
-class Operations:
-    """A client whose RegisterInstance operation reports the given statuses in turn."""
-
-    def __init__(self, statuses: list[str]):
-        self.statuses = statuses
-
-    def get_instance(self, **_: Any) -> Any:
-        return {"Instance": {"Attributes": {"AWS_INSTANCE_IPV4": "10.0.0.1"}}}
-
-    def register_instance(self, **_: Any) -> Any:
-        return {"OperationId": "op-1"}
-
-    def get_operation(self, **_: Any) -> Any:
-        status = self.statuses.pop(0)
-        return {"Operation": {"Status": status, "ErrorMessage": "route 53 said no"}}
-
-
-def test_registration_is_polled_with_backoff_until_it_succeeds() -> None:
-    slept: list[float] = []
-    elector = Elector(
-        Operations(["SUBMITTED", "PENDING", "PENDING", "SUCCESS"]),
-        namespace_id="ns-1",
-        service_name=SERVICE,
-        service_id="srv-1",
-        instance_id=task_id(1),
-        sleep=slept.append,
-    )
-    elector._write("true", health="HEALTHY")
-    assert slept == [0.25, 0.5, 1.0]
-
-
-def test_a_failed_registration_is_an_error() -> None:
-    elector = Elector(
-        Operations(["PENDING", "FAIL"]),
-        namespace_id="ns-1",
-        service_name=SERVICE,
-        service_id="srv-1",
-        instance_id=task_id(1),
-        sleep=lambda _: None,
-    )
-    with pytest.raises(ElectionError, match="route 53 said no"):
-        elector._write("true", health="HEALTHY")
-
-
-def test_the_election_reaches_its_own_namespace_when_another_has_the_same_name(cloud_map: CloudMap) -> None:
-    """Two stacks in one account, both with namespace `mapgate.internal` (as dev and prod once had): Cloud Map
-    hashes the second one's HttpName. Each stack's tasks must elect in their own namespace."""
-    other = CloudMap(NAMESPACE)  # the second stack, created later: its HttpName is hashed
-    assert (cloud_map.http_name, other.http_name != NAMESPACE) == (NAMESPACE, True)
-    assert other.http_name.startswith(f"{NAMESPACE}-")
-    first = [cloud_map.ecs_starts(n) for n in (1, 2)]
-    second = [other.ecs_starts(n) for n in (3, 4)]
-    for elector in first + second:
-        elector.run_round()
-    assert (cloud_map.leaders(), other.leaders()) == ([task_id(1)], [task_id(3)])
-    assert [e.role for e in second] == ["leader", "follower"]
-    assert {e.http_name() for e in second} == {other.http_name}
-
-
-def test_guessing_the_namespace_from_its_name_would_read_the_other_stack(cloud_map: CloudMap) -> None:
-    """Why the stack passes ids: by name, the second stack's tasks see the first stack's members, not their own."""
-    other = CloudMap(NAMESPACE)
-    cloud_map.ecs_starts(1)
-    other.ecs_starts(3)
-    by_name = cloud_map.client.discover_instances(NamespaceName=NAMESPACE, ServiceName=SERVICE)["Instances"]
-    assert [i["InstanceId"] for i in by_name] == [task_id(1)]  # not the second stack's task 3
-
-
-def test_a_replaced_namespace_keeps_electing(cloud_map: CloudMap) -> None:
-    """A new VPC replaces the namespace, and Pulumi creates the replacement first, with the same name. The new
-    tasks get the new ids and elect there, while the old namespace still exists; then it goes away."""
-    old = [cloud_map.ecs_starts(n) for n in (1, 2)]
-    for elector in old:
-        elector.run_round()
-    replacement = CloudMap(NAMESPACE)
-    new = [replacement.ecs_starts(n) for n in (5, 6)]
-    for elector in new:
-        elector.run_round()
-    assert (cloud_map.leaders(), replacement.leaders()) == ([task_id(1)], [task_id(5)])
-    for task in list(cloud_map.tasks):
-        cloud_map.ecs_stops(task)
-    cloud_map.client.delete_service(Id=cloud_map.service_id)
-    cloud_map.client.delete_namespace(Id=cloud_map.namespace_id)
-    for elector in new:
-        assert elector.run_round() in ("leader", "follower")
-    assert replacement.leaders() == [task_id(5)]
-
-
-def test_the_namespace_is_looked_up_once() -> None:
-    calls: list[str] = []
-
-    class Counting(Operations):
-        def get_namespace(self, **kwargs: Any) -> Any:
-            calls.append(kwargs["Id"])
-            return {"Namespace": {"Properties": {"HttpProperties": {"HttpName": "mapgate.internal-0a1b2c3d"}}}}
-
-    elector = Elector(
-        Counting([]), namespace_id="ns-7", service_name=SERVICE, service_id="srv-1", instance_id=task_id(1)
-    )
-    assert [elector.http_name(), elector.http_name()] == ["mapgate.internal-0a1b2c3d"] * 2
-    assert calls == ["ns-7"]
-
-
-class RecordingClient:
-    """The real (moto) client, noting the API operation behind every call the election makes."""
-
-    def __init__(self, client: Any):
-        self._client = client
-        self.exceptions = client.exceptions
-        self.operations: set[str] = set()
 
     def __getattr__(self, name: str) -> Any:
         method = getattr(self._client, name)
-        operation = self._client.meta.method_to_api_mapping[name]
 
         def call(**kwargs: Any) -> Any:
-            self.operations.add(operation)
+            if self.failing:
+                from botocore.exceptions import ClientError
+
+                raise ClientError({"Error": {"Code": self.code, "Message": "slow down"}}, name)
             return method(**kwargs)
 
         return call
 
 
-def test_the_task_role_allows_exactly_the_calls_the_election_makes(cloud_map: CloudMap, dev_run: StackRun) -> None:
-    import json
+def test_throttling_costs_a_round_and_backs_off_with_jitter(platform: Platform) -> None:
+    flaky = Flaky(platform.dynamodb, "ThrottlingException")
+    elector = platform.ecs_starts(1, dynamodb=flaky)
+    flaky.failing = True
+    delays = []
+    for _ in range(6):
+        try:
+            elector.run_round()
+        except Exception as error:
+            delays.append(elector.next_delay(error))
+    assert len(delays) == 6  # every round failed, and raised to the loop instead of killing anything
+    assert max(delays) <= Timing().max_backoff
+    assert len(set(delays)) == 6  # jittered: tasks do not retry in step
+    flaky.failing = False
+    elector.run_round()
+    assert elector.is_leader()
+    assert Timing().interval * 0.9 <= elector.next_delay(None) <= Timing().interval * 1.1
 
-    from mapgate import resource_types as types
-    from mapgate.cli.plan import policy_actions
-    from tests.harness import children
 
-    recording = RecordingClient(cloud_map.client)
-    cloud_map.ecs_starts(1)
-    cloud_map.ecs_starts(2)
-    electors = [cloud_map.elector(task, client=recording) for task in cloud_map.tasks]
+def test_the_task_role_allows_exactly_the_calls_the_election_makes(platform: Platform, dev_run: StackRun) -> None:
+    recorded: set[str] = set()
+
+    class Recording:
+        def __init__(self, client: Any, prefix: str):
+            self._client, self._prefix = client, prefix
+            self.exceptions = client.exceptions
+
+        def __getattr__(self, name: str) -> Any:
+            method = getattr(self._client, name)
+            operation = self._client.meta.method_to_api_mapping[name]
+
+            def call(**kwargs: Any) -> Any:
+                recorded.add(f"{self._prefix}:{operation}")
+                return method(**kwargs)
+
+            return call
+
+    electors = [
+        platform.ecs_starts(
+            n,
+            cloud_map=Recording(platform.cloud_map, "servicediscovery"),
+            dynamodb=Recording(platform.dynamodb, "dynamodb"),
+        )
+        for n in (1, 2, 3)
+    ]
+    platform.rounds(4)
     for elector in electors:
-        elector.run_round()
-    electors[0].step_down()
+        elector.request_stop()
+        for _ in range(60):
+            platform.clock.now += 0.5
+            if elector.shutdown_step():
+                break
     policy = json.loads(dev_run.inputs(types.ROLE_POLICY, children("app").election_policy)["policy"])
-    allowed = policy_actions(policy)
-    assert {f"servicediscovery:{op}" for op in recording.operations} == {
-        a for a in allowed if a.startswith("servicediscovery:")
-    }
+    assert recorded == set(policy_actions(policy))
+
+
+def test_the_lease_policy_reaches_only_the_services_own_item(dev_run: StackRun) -> None:
+    policy = json.loads(dev_run.inputs(types.ROLE_POLICY, children("app").election_policy)["policy"])
+    (lease,) = [s for s in policy["Statement"] if s["Sid"] == "OwnLease"]
+    table = dev_run.one(types.DYNAMODB_TABLE, naming.ElectionChildren(naming.ELECTION).lease_table)
+    assert lease["Resource"] == table.state["arn"]
+    assert lease["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["app"]}}
+
+
+def test_the_election_reaches_its_own_namespace_when_another_has_the_same_name(
+    platform: Platform,
+) -> None:
+    other = Platform(
+        table="another-stack-leases"
+    )  # another stack's namespace of the same name, created second: its HttpName is hashed
+    assert other.http_name != platform.http_name
+    for n in (1, 2):
+        other.ecs_starts(n)
+    other.rounds()
+    assert len(other.leaders()) == 1
+    assert platform.roles() == {}  # nothing landed in the first stack's namespace

@@ -219,17 +219,25 @@ def test_task_roles_get_a_policy_only_for_leader_election(any_run: StackRun) -> 
 
 
 def test_election_policy_is_exactly_the_calls_the_election_makes(any_run: StackRun) -> None:
+    stack = any_run.inputs(types.CLUSTER, "cluster-ecs")["name"].removeprefix("mapgate-")
     policy = json.loads(any_run.inputs(types.ROLE_POLICY, children("app").election_policy)["policy"])
     namespace = "arn:aws:servicediscovery:us-east-1:123456789012:namespace/ns-discovery-private_namespace"
     service = "arn:aws:servicediscovery:us-east-1:123456789012:service/srv-app"
+    roles = "arn:aws:servicediscovery:us-east-1:123456789012:service/srv-app_roles"
+    table = f"arn:aws:dynamodb:us-east-1:123456789012:table/mapgate-{stack}-leases"
     grants = {(tuple(sorted(s["Action"])) if isinstance(s["Action"], list) else (s["Action"],)): s["Resource"]
               for s in policy["Statement"]}  # fmt: skip
     assert grants == {
         ("servicediscovery:GetNamespace",): namespace,
-        ("servicediscovery:DiscoverInstances", "servicediscovery:GetOperation"): [namespace, service],
-        ("servicediscovery:GetInstance", "servicediscovery:RegisterInstance"): service,
-        # What RegisterInstance needs on a DNS namespace's zone, and no health-check or EC2 action (aws_facts).
-        ("route53:ChangeResourceRecordSets", "route53:GetHostedZone"): "arn:aws:route53:::hostedzone/Z0123456789",
+        # Reads the ECS-owned service; writes only the roles service, which has no DNS records (so no Route 53).
+        ("servicediscovery:DiscoverInstances",): [namespace, service, roles],
+        (
+            "servicediscovery:DeregisterInstance",
+            "servicediscovery:GetInstance",
+            "servicediscovery:RegisterInstance",
+        ): roles,
+        ("servicediscovery:GetOperation",): [namespace, roles],
+        ("dynamodb:GetItem", "dynamodb:UpdateItem"): table,
     }
     assert all(s["Effect"] == "Allow" for s in policy["Statement"])
     assert "*" not in json.dumps(policy)
@@ -238,10 +246,13 @@ def test_election_policy_is_exactly_the_calls_the_election_makes(any_run: StackR
 def test_electing_tasks_are_told_where_to_write(any_run: StackRun) -> None:
     (app,) = containers(any_run, "app")
     env = {e["name"]: e["value"] for e in app["environment"]}
-    assert env["MAPGATE_CLOUDMAP_SERVICE_ID"] == any_run.one(types.DISCOVERY_SERVICE, "discovery-app").id
+    assert env["MAPGATE_ROLES_SERVICE_ID"] == any_run.one(types.DISCOVERY_SERVICE, "election-app_roles").id
+    assert env["MAPGATE_ROLES_SERVICE_NAME"] == "app_roles"
+    assert env["MAPGATE_LEASE_TABLE"] == any_run.one(types.DYNAMODB_TABLE, "election-lease_table").inputs["name"]
     assert env["MAPGATE_CLOUDMAP_NAMESPACE_ID"] == any_run.one(types.NAMESPACE, "discovery-private_namespace").id
     assert env["MAPGATE_ELECTION_ATTRIBUTE"] == "leader"
-    assert env["MAPGATE_ELECTION_INTERVAL"] == "10"
+    assert env["MAPGATE_ELECTION_INTERVAL"] == "2"
+    assert env["MAPGATE_LEASE_TTL"] == "10"
 
 
 def test_cluster_has_both_fargate_capacity_providers_and_insights_per_stack(

@@ -38,10 +38,11 @@ def test_each_route_targets_its_integration(any_run: StackRun) -> None:
 
 def test_integration_uris_carry_the_attribute_filter(any_run: StackRun) -> None:
     uris = {key: inputs["integrationUri"] for key, inputs in integrations_by_route(any_run).items()}
+    # A filter on the election attribute reads the roles service, where the app registers tasks by role.
     assert uris == {
         "GET /": APP_ARN,
-        "GET /leader": f"{APP_ARN}?leader=true",
-        "GET /follower": f"{APP_ARN}?leader=false",
+        "GET /leader": f"{APP_ARN}_roles?leader=true",
+        "GET /follower": f"{APP_ARN}_roles?leader=false",
     }
 
 

@@ -107,7 +107,7 @@ def _open_role_policy(props: dict[str, Any]) -> None:
 
 def _star_resource(props: dict[str, Any]) -> None:
     document = json.loads(props["policy"])
-    (rewrite,) = [s for s in document["Statement"] if s.get("Sid") == "RewriteOwnInstance"]
+    (rewrite,) = [s for s in document["Statement"] if s.get("Sid") == "OwnRoleInstances"]
     rewrite["Resource"] = "*"
     props["policy"] = json.dumps(document)
 
@@ -173,8 +173,8 @@ def test_least_privilege_allows_star_only_for_actions_without_resources(prod_run
     assert evaluate(resources, only="iam-no-wildcards") == []
     _star_resource(target)
     assert [v.message for v in evaluate(resources, only="iam-no-wildcards")] == [
-        "[IAM.21] resource '*' for servicediscovery:GetInstance, servicediscovery:RegisterInstance, "
-        "which accept a narrower resource"
+        "[IAM.21] resource '*' for servicediscovery:RegisterInstance, servicediscovery:DeregisterInstance, "
+        "servicediscovery:GetInstance, which accept a narrower resource"
     ]
 
 

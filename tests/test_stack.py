@@ -38,6 +38,7 @@ def test_one_component_per_concept(any_run: StackRun) -> None:
         "mapgate:network:Network": 1,
         "mapgate:network:Firewall": 1,
         "mapgate:discovery:Discovery": 1,
+        "mapgate:election:LeaderElection": 1,
         "mapgate:cluster:Cluster": 1,
         "mapgate:image:ImageRepository": 1,
         "mapgate:service:FargateService": 2,
@@ -55,7 +56,8 @@ def test_every_component_registers_its_outputs(any_run: StackRun) -> None:
 def test_resource_counts(dev_run: StackRun, prod_run: StackRun) -> None:
     # Components plus the resources they register (awsx Vpc and Image count as one each under mocks).
     # prod has app autoscaling (a scalable target and a CPU policy) and an email subscription to the alarm topic.
-    assert (len(dev_run.registrations), len(prod_run.registrations)) == (50, 53)
+    # The election adds its component, the lease table and app's roles service to both.
+    assert (len(dev_run.registrations), len(prod_run.registrations)) == (53, 56)
 
 
 def test_runs_are_isolated_from_each_other(dev_run: StackRun, prod_run: StackRun) -> None:

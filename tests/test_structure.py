@@ -17,7 +17,7 @@ from packaging.requirements import Requirement
 import mapgate
 import mapgate.components
 import mapgate_policies
-from mapgate import naming
+from mapgate import aws_facts, naming
 from mapgate import resource_types as types
 from mapgate.components.base import Component
 from tests.harness import ROOT, StackRun
@@ -47,7 +47,7 @@ def test_type_tokens_match_the_modules_the_components_live_in() -> None:
         module = cls.__module__.removeprefix("mapgate.components.").split(".")[0]
         assert cls.type_token == f"mapgate:{module}:{cls.__name__}"
         tokens[cls.type_token] = cls
-    assert len(tokens) == 7
+    assert len(tokens) == 8
 
 
 def test_every_component_a_run_registers_is_one_of_ours(any_run: StackRun) -> None:
@@ -94,6 +94,7 @@ def test_the_policy_pack_names_types_as_the_package_does() -> None:
     for name, token in tokens.items():
         assert getattr(types, name, None) == token, name
     assert mapgate_policies.ENVIRONMENT_TAG == naming.ENVIRONMENT_TAG
+    assert mapgate_policies.API_ONLY_SERVICE_TYPE == aws_facts.API_ONLY_SERVICE_TYPE
 
 
 def tracked_files() -> list[str]:

@@ -10,26 +10,47 @@ import time
 from types import FrameType
 
 from mapgate_app import identity
-from mapgate_app.election import Elector
+from mapgate_app.election import Elector, Member, Timing
+from mapgate_app.lease import LeaseStore
 from mapgate_app.server import AppState, drain, serve
 from mapgate_app.settings import Settings
+
+STOP_STEP_SECONDS = 0.5
 
 
 def _elector(settings: Settings, me: identity.Identity) -> Elector | None:
     if settings.election is None:
         return None
     import boto3  # only tasks that elect need the AWS SDK
+    from botocore.config import Config
 
-    client = boto3.client("servicediscovery", region_name=os.environ.get("AWS_REGION") or me.region)
+    region = os.environ.get("AWS_REGION") or me.region
+    # Standard retry mode: throttled calls retry with exponential backoff and jitter inside the SDK too.
+    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=3)
+    election = settings.election
     return Elector(
-        client,
-        namespace_id=settings.election.namespace_id,
+        boto3.client("servicediscovery", region_name=region, config=config),
+        LeaseStore(
+            boto3.client("dynamodb", region_name=region, config=config),
+            table=election.lease_table,
+            name=settings.service,
+        ),
+        namespace_id=election.namespace_id,
         service_name=settings.service,
-        service_id=settings.election.service_id,
-        instance_id=me.task_id,
-        attribute=settings.election.attribute,
-        interval=settings.election.interval,
+        roles_service_id=election.roles_service_id,
+        roles_service_name=election.roles_service_name,
+        me=Member(task_id=me.task_id, ip=me.private_ip, port=settings.port, started=time.time()),
+        attribute=election.attribute,
+        timing=Timing(interval=election.interval, lease_ttl=election.lease_ttl),
     )
+
+
+def stop_electing(elector: Elector) -> None:
+    """Hand over or release the lease and remove this task's instances, within the stop budget."""
+    elector.stop_loop()
+    elector.request_stop()
+    while not elector.shutdown_step():
+        time.sleep(STOP_STEP_SECONDS)
 
 
 def main() -> None:
@@ -43,18 +64,18 @@ def main() -> None:
         role=(lambda: elector.role) if elector else (lambda: "unknown"),
         upstream_url=settings.upstream_url,
         expose_task_info=settings.expose_task_info,
+        election=elector.view if elector else None,
     )
     server = serve(state, settings.host, settings.port)
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         def shut_down() -> None:
-            if elector is not None:
-                elector.stop()
             drain(
                 state,
                 server,
-                step_down=elector.step_down if elector else None,
-                delay=settings.drain_seconds,
+                step_down=(lambda: stop_electing(elector)) if elector else None,
+                # An elector's stop already keeps serving until its instances are gone and settled.
+                delay=0.0 if elector else settings.drain_seconds,
                 wait=time.sleep,
             )
 

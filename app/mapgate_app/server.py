@@ -1,9 +1,10 @@
-"""The HTTP side: who answered, health, and a graceful drain on SIGTERM."""
+"""The HTTP side: who answered, health, `/leader` and `/follower` by the lease, and a graceful drain on SIGTERM."""
 
 from __future__ import annotations
 
 import json
 import logging
+import random
 import threading
 import urllib.error
 import urllib.request
@@ -12,6 +13,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from mapgate_app import routing
+from mapgate_app.election import View
 from mapgate_app.identity import Identity
 
 log = logging.getLogger("mapgate.server")
@@ -26,13 +29,20 @@ class AppState:
     # Task id, private IP, AZ and request headers are handy in dev and none of the internet's business in prod.
     expose_task_info: bool = True
     draining: threading.Event = field(default_factory=threading.Event)
+    election: Callable[[], View] | None = None
+    """The elector's view, on tasks that elect: `/leader` and `/follower` then follow the lease."""
+    forward_timeout: float = 3.0
+    rng: random.Random = field(default_factory=random.Random)
 
-    def describe(self, handler: BaseHTTPRequestHandler) -> dict[str, Any]:
+    def describe(self, handler: BaseHTTPRequestHandler, view: View | None = None) -> dict[str, Any]:
         answer: dict[str, Any] = {
-            "role": self.role(),
+            "role": view.role if view else self.role(),
             "service": self.service,
             "request": {"method": handler.command, "path": handler.path},
         }
+        if view is not None:
+            # Which task answered, as what, under which term: enough to see the lease at work, nothing internal.
+            answer |= {"term": view.term, "answeredBy": self.identity.task_id}
         if self.expose_task_info:
             answer |= {
                 "task": self.identity.task_id,
@@ -52,6 +62,33 @@ def fetch_upstream(url: str, timeout: float = 2.0) -> dict[str, Any]:
         return {"url": url, "error": str(error)}
 
 
+def elected_answer(
+    state: AppState, handler: BaseHTTPRequestHandler, path: str
+) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """Serve the role, forward once to the task that holds it, or say 503 with when to retry."""
+    assert state.election is not None
+    view = state.election()
+    forwarded_by = handler.headers.get(routing.FORWARDED_HEADER)
+    decision = routing.decide(path, view, forwarded=forwarded_by is not None, rng=state.rng)
+    if decision.kind == "serve":
+        body = state.describe(handler, view)
+        if forwarded_by:
+            body["forwardedBy"] = forwarded_by
+        return 200, body, {}
+    if decision.kind == "forward" and decision.target:
+        request = urllib.request.Request(
+            f"http://{decision.target}{handler.path}", headers={routing.FORWARDED_HEADER: state.identity.task_id}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=state.forward_timeout) as response:
+                return response.status, json.load(response), {}
+        except (urllib.error.URLError, OSError, ValueError) as error:  # HTTPError too: the target said no
+            log.info("forwarding %s to %s failed: %s", path, decision.target, error)
+    wanted = "leader" if path == routing.LEADER_PATH else "follower"
+    body = state.describe(handler, view) | {"error": f"no {wanted} can answer right now; retry shortly"}
+    return 503, body, {"Retry-After": "2"}
+
+
 def make_handler(state: AppState) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -66,9 +103,13 @@ def make_handler(state: AppState) -> type[BaseHTTPRequestHandler]:
         def _answer(self, *, with_body: bool) -> None:
             path = self.path.split("?", 1)[0]
             body: dict[str, Any]
+            extra_headers: dict[str, str] = {}
             if path == "/healthz":
                 draining = state.draining.is_set()
                 status, body = (503, {"status": "draining"}) if draining else (200, {"status": "ok"})
+            elif path in routing.ELECTED_PATHS and state.election is not None:
+                status, body, headers = elected_answer(state, self, path)
+                extra_headers.update(headers)
             else:
                 status, body = 200, state.describe(self)
                 if path == "/" and state.upstream_url:
@@ -77,6 +118,8 @@ def make_handler(state: AppState) -> type[BaseHTTPRequestHandler]:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
+            for name, value in extra_headers.items():
+                self.send_header(name, value)
             self.end_headers()
             if with_body:
                 self.wfile.write(payload)

@@ -15,17 +15,23 @@ ENV_NAMESPACE = "MAPGATE_NAMESPACE"
 ENV_PORT = "MAPGATE_PORT"
 ENV_EXPOSE_TASK_INFO = "MAPGATE_EXPOSE_TASK_INFO"
 # Set by the stack on tasks that elect a leader.
-ENV_CLOUDMAP_SERVICE_ID = "MAPGATE_CLOUDMAP_SERVICE_ID"
 ENV_CLOUDMAP_NAMESPACE_ID = "MAPGATE_CLOUDMAP_NAMESPACE_ID"
+ENV_ROLES_SERVICE_ID = "MAPGATE_ROLES_SERVICE_ID"
+ENV_ROLES_SERVICE_NAME = "MAPGATE_ROLES_SERVICE_NAME"
+ENV_LEASE_TABLE = "MAPGATE_LEASE_TABLE"
 ENV_ELECTION_ATTRIBUTE = "MAPGATE_ELECTION_ATTRIBUTE"
 ENV_ELECTION_INTERVAL = "MAPGATE_ELECTION_INTERVAL"
+ENV_LEASE_TTL = "MAPGATE_LEASE_TTL"
 
 FROM_THE_STACK = (ENV_SERVICE, ENV_NAMESPACE, ENV_PORT, ENV_EXPOSE_TASK_INFO)
 FROM_THE_STACK_FOR_ELECTION = (
-    ENV_CLOUDMAP_SERVICE_ID,
     ENV_CLOUDMAP_NAMESPACE_ID,
+    ENV_ROLES_SERVICE_ID,
+    ENV_ROLES_SERVICE_NAME,
+    ENV_LEASE_TABLE,
     ENV_ELECTION_ATTRIBUTE,
     ENV_ELECTION_INTERVAL,
+    ENV_LEASE_TTL,
 )
 
 # Never set by the stack: knobs for running the app on a laptop or in tests.
@@ -37,12 +43,15 @@ ENV_UPSTREAM_URL = "UPSTREAM_URL"
 
 @dataclass(frozen=True)
 class Election:
-    service_id: str
-    """The Cloud Map service the task's own instance lives in."""
     namespace_id: str
-    """Its namespace, by id: the election looks the namespace's HttpName up, never guesses it from the name."""
+    """The namespace, by id: the election looks the namespace's HttpName up, never guesses it from the name."""
+    roles_service_id: str
+    """The Cloud Map service the task registers its role in (never the ECS-owned one)."""
+    roles_service_name: str
+    lease_table: str
     attribute: str
     interval: float
+    lease_ttl: float
 
 
 @dataclass(frozen=True)
@@ -59,15 +68,18 @@ class Settings:
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> Settings:
-        service_id, namespace_id = env.get(ENV_CLOUDMAP_SERVICE_ID), env.get(ENV_CLOUDMAP_NAMESPACE_ID)
+        wiring = [env.get(name) for name in (ENV_CLOUDMAP_NAMESPACE_ID, ENV_ROLES_SERVICE_ID, ENV_LEASE_TABLE)]
         election = (
             Election(
-                service_id=service_id,
-                namespace_id=namespace_id,
+                namespace_id=env[ENV_CLOUDMAP_NAMESPACE_ID],
+                roles_service_id=env[ENV_ROLES_SERVICE_ID],
+                roles_service_name=env.get(ENV_ROLES_SERVICE_NAME, ""),
+                lease_table=env[ENV_LEASE_TABLE],
                 attribute=env.get(ENV_ELECTION_ATTRIBUTE, "leader"),
-                interval=float(env.get(ENV_ELECTION_INTERVAL, "10")),
+                interval=float(env.get(ENV_ELECTION_INTERVAL, "2")),
+                lease_ttl=float(env.get(ENV_LEASE_TTL, "10")),
             )
-            if service_id and namespace_id
+            if all(wiring)
             else None
         )
         return cls(

@@ -9,6 +9,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from mapgate import contract
 from mapgate.cli.inventory import Inventory
 
 SECONDS_PER_MONTH = 730 * 3600
@@ -59,6 +60,29 @@ def _price(prices: dict[str, Any], key: str) -> float:
 NAT_GATEWAYS = {"None": 0, "Single": 1}  # and OnePerAz: one per zone
 
 
+@dataclass
+class ElectionRequests:
+    """What the leader election asks of Cloud Map and DynamoDB in a month (app/mapgate_app/election.py).
+
+    Per elected service: every task registers one instance in the roles service, and the holder one more. Each
+    round, the holder renews its lease (one conditional write) and every other task reads it (one strongly
+    consistent read of a small item: one read request unit). Every `RECONCILE_EVERY_ROUNDS` rounds the holder makes
+    two DiscoverInstances calls. Registrations, GetInstance and GetOperation are not billed.
+    """
+
+    role_instances: int = 0
+    discover_calls: float = 0.0
+    lease_reads: float = 0.0
+    lease_writes: float = 0.0
+
+    def add(self, tasks: int, interval: float) -> None:
+        rounds = SECONDS_PER_MONTH / interval
+        self.role_instances += tasks + 1
+        self.discover_calls += 2 * rounds / contract.RECONCILE_EVERY_ROUNDS
+        self.lease_reads += max(tasks - 1, 0) * rounds
+        self.lease_writes += rounds
+
+
 def estimate(inventory: Inventory, usage: Usage | None = None, prices: dict[str, Any] | None = None) -> Estimate:
     usage = usage or Usage()
     prices = prices or load_prices()
@@ -74,7 +98,7 @@ def estimate(inventory: Inventory, usage: Usage | None = None, prices: dict[str,
     vcpu_hours: dict[tuple[str, str], float] = defaultdict(float)
     gb_hours: dict[tuple[str, str], float] = defaultdict(float)
     tasks = public_ip_tasks = 0
-    election_calls = 0.0  # DiscoverInstances per month, one per electing task per round
+    election = ElectionRequests()
     for service in inventory.services:
         key = (service.cpu_architecture, service.capacity_provider)
         vcpu_hours[key] += service.tasks * service.cpu / 1024 * hours
@@ -82,7 +106,7 @@ def estimate(inventory: Inventory, usage: Usage | None = None, prices: dict[str,
         tasks += service.tasks
         public_ip_tasks += service.tasks if service.public_ip else 0
         if service.election_interval:
-            election_calls += service.tasks * SECONDS_PER_MONTH / service.election_interval
+            election.add(service.tasks, service.election_interval)
     for (arch, provider), quantity in sorted(vcpu_hours.items()):
         prefix = "fargateArm64" if arch == "ARM64" else "fargateX86"
         discount = (1 - usage.spot_discount) if provider == "FARGATE_SPOT" else 1.0
@@ -103,17 +127,35 @@ def estimate(inventory: Inventory, usage: Usage | None = None, prices: dict[str,
         )
 
     items.append(
-        CostItem("Cloud Map registered instances", tasks, "instance-months", _price(prices, "cloudMapInstanceMonth"))
+        CostItem(
+            "Cloud Map registered instances",
+            tasks + election.role_instances,
+            "instance-months",
+            _price(prices, "cloudMapInstanceMonth"),
+        )
     )
-    if election_calls:
-        items.append(
+    if election.role_instances:
+        million = "million calls"
+        items += [
             CostItem(
                 "Cloud Map discovery calls (leader election)",
-                election_calls / 1e6,
-                "million calls",
+                election.discover_calls / 1e6,
+                million,
                 _price(prices, "cloudMapDiscoveryMillion"),
-            )
-        )
+            ),
+            CostItem(
+                "DynamoDB lease reads (leader election)",
+                election.lease_reads / 1e6,
+                "million read request units",
+                _price(prices, "dynamodbReadMillion"),
+            ),
+            CostItem(
+                "DynamoDB lease writes (leader election)",
+                election.lease_writes / 1e6,
+                "million write request units",
+                _price(prices, "dynamodbWriteMillion"),
+            ),
+        ]
     items.append(
         CostItem("Route 53 private hosted zone", inventory.namespaces, "zone-months", _price(prices, "hostedZoneMonth"))
     )

@@ -12,7 +12,7 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
-from mapgate import contract, naming
+from mapgate import aws_facts, contract, naming
 from mapgate import resource_types as types
 from mapgate.offline import Resource, StackRun
 
@@ -32,7 +32,9 @@ class ServiceFacts:
     container: dict[str, Any]
     """The task's single container definition, parsed."""
     discovery: dict[str, Any]
-    """The Cloud Map service's inputs."""
+    """The ECS-owned Cloud Map service's inputs."""
+    roles_discovery: dict[str, Any] | None = None
+    """The election's roles service's inputs, when the service elects a leader."""
 
     @property
     def environment(self) -> dict[str, str]:
@@ -80,6 +82,10 @@ class ServiceFacts:
         """Seconds between election rounds, when the service elects a leader."""
         interval = self.environment.get(contract.ENV_ELECTION_INTERVAL)
         return float(interval) if interval is not None else None
+
+    @property
+    def roles_service_name(self) -> str | None:
+        return str(self.roles_discovery["name"]) if self.roles_discovery else None
 
 
 @dataclass(frozen=True)
@@ -137,9 +143,16 @@ class Inventory:
         )
 
 
-def _by_service(run: StackRun, typ: str) -> dict[str, Resource]:
+def _is_roles_service(resource: Resource) -> bool:
+    """The election's roles service: API-only, next to the service's ECS-owned one."""
+    return resource.typ == types.DISCOVERY_SERVICE and resource.inputs.get("type") == aws_facts.API_ONLY_SERVICE_TYPE
+
+
+def _by_service(run: StackRun, typ: str, *, roles: bool = False) -> dict[str, Resource]:
     found: dict[str, Resource] = {}
     for resource in run.of_type(typ):
+        if _is_roles_service(resource) != roles:
+            continue
         service = naming.service_of(resource.inputs)
         if service is not None:
             found[service] = resource
@@ -150,6 +163,7 @@ def _services(run: StackRun) -> list[ServiceFacts]:
     ecs, definitions, discovery = (
         _by_service(run, typ) for typ in (types.ECS_SERVICE, types.TASK_DEFINITION, types.DISCOVERY_SERVICE)
     )
+    roles = _by_service(run, types.DISCOVERY_SERVICE, roles=True)
     facts = []
     for name in sorted(ecs):
         definition = dict(definitions[name].inputs)
@@ -161,12 +175,14 @@ def _services(run: StackRun) -> list[ServiceFacts]:
                 task_definition=definition,
                 container=container,
                 discovery=dict(discovery[name].inputs),
+                roles_discovery=dict(roles[name].inputs) if name in roles else None,
             )
         )
     return facts
 
 
 def _routes(run: StackRun) -> list[RouteFacts]:
+    # Both Cloud Map services of an elected service (ECS-owned and roles) name the same mapgate service.
     services_by_arn = {
         str(r.state.get("arn")): service
         for r in run.of_type(types.DISCOVERY_SERVICE)

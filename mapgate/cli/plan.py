@@ -15,12 +15,14 @@ from typing import Any
 
 import pulumi
 
+from mapgate import aws_facts
 from mapgate import resource_types as types
 from mapgate.cli.cost import Estimate, Usage, estimate
 from mapgate.cli.inventory import Inventory, container_definitions
 from mapgate.components.api import HttpApi
 from mapgate.components.cluster import Cluster
 from mapgate.components.discovery import Discovery
+from mapgate.components.election import LeaderElection
 from mapgate.components.image import ImageRepository
 from mapgate.components.network import Firewall, Network
 from mapgate.components.service import FargateService
@@ -68,7 +70,8 @@ def make_plan(project_dir: Path, stack: str, usage: Usage | None = None) -> Plan
 
 # Components in the order data flows: network first, the public edge last.
 COMPONENT_ORDER = [
-    c.type_token for c in (Network, Firewall, Discovery, Cluster, ImageRepository, FargateService, HttpApi)
+    c.type_token
+    for c in (Network, Firewall, Discovery, LeaderElection, Cluster, ImageRepository, FargateService, HttpApi)
 ]
 
 
@@ -99,6 +102,10 @@ def describe(typ: str, inputs: dict[str, Any]) -> str:
             return f"egress {where}: {inputs['description']}"
         case types.NAMESPACE:
             return f"private DNS namespace {inputs['name']}"
+        case types.DISCOVERY_SERVICE if inputs.get("type") == aws_facts.API_ONLY_SERVICE_TYPE:
+            return f"{inputs['name']}: the lease holder (leader=true) and the others (leader=false) · API only"
+        case types.DYNAMODB_TABLE:
+            return f"{inputs['name']} · lease per elected service · {inputs['billingMode']}"
         case types.DISCOVERY_SERVICE:
             records = "+".join(r["type"] for r in inputs["dnsConfig"]["dnsRecords"])
             ttl = int(inputs["dnsConfig"]["dnsRecords"][0]["ttl"])

@@ -62,11 +62,16 @@ class AwsContext:
 
 @dataclass(frozen=True)
 class ElectionWiring:
-    """The Cloud Map resources a task's election reads and writes, for its IAM policy."""
+    """What a task's election reads and writes, for its IAM policy."""
 
-    service_arn: pulumi.Input[str]
     namespace_arn: pulumi.Input[str]
-    hosted_zone_id: pulumi.Input[str]
+    service_arn: pulumi.Input[str]
+    """The ECS-owned Cloud Map service: read only (which tasks ECS still runs)."""
+    roles_service_arn: pulumi.Input[str]
+    """The roles service: the only place the task registers and deregisters instances."""
+    lease_table_arn: pulumi.Input[str]
+    lease_key: str
+    """The lease item's partition key value (the service's name): the only item the task may touch."""
 
 
 @dataclass(frozen=True)
@@ -107,7 +112,7 @@ class FargateServiceArgs:
     tags: Mapping[str, str]
     autoscaling: Scaling | None = None
     election: ElectionWiring | None = None
-    """When set, the task role may make exactly the Cloud Map calls the leader election makes."""
+    """When set, the task role may make exactly the Cloud Map and DynamoDB calls the leader election makes."""
     redeploy: int = 0
     """Raising it rolls every task with nothing else changed."""
 
@@ -169,13 +174,15 @@ def assume_role_policy(account_id: str) -> str:
     )
 
 
-def election_policy(*, namespace_arn: str, service_arn: str, hosted_zone_arn: str) -> str:
+def election_policy(
+    *, namespace_arn: str, service_arn: str, roles_service_arn: str, lease_table_arn: str, lease_key: str
+) -> str:
     """Exactly the calls the leader election makes, each on the narrowest resource IAM accepts for it.
 
-    The task finds its namespace's HttpName by id (GetNamespace), reads the membership (DiscoverInstances), and
-    rewrites its own instance (GetInstance, RegisterInstance, then GetOperation). RegisterInstance changes records
-    in the namespace's hosted zone through Route 53 on the caller's behalf: `aws_facts` says which Route 53
-    actions that takes, and why the health-check and EC2 actions of the reference do not apply.
+    The task finds its namespace's HttpName by id (GetNamespace); reads which tasks ECS runs (DiscoverInstances on
+    the ECS-owned service, never a write); registers and removes its own instances in the roles service and polls
+    their operations; reads and conditionally updates its service's lease item, and no other item. The roles
+    service has no DNS records, so registering there touches no Route 53 zone (`aws_facts.API_ONLY_SERVICE_TYPE`).
     """
     return json.dumps(
         {
@@ -190,20 +197,31 @@ def election_policy(*, namespace_arn: str, service_arn: str, hosted_zone_arn: st
                 {
                     "Sid": "ReadMembership",
                     "Effect": "Allow",
-                    "Action": ["servicediscovery:DiscoverInstances", "servicediscovery:GetOperation"],
-                    "Resource": [namespace_arn, service_arn],
+                    "Action": "servicediscovery:DiscoverInstances",
+                    "Resource": [namespace_arn, service_arn, roles_service_arn],
                 },
                 {
-                    "Sid": "RewriteOwnInstance",
+                    "Sid": "OwnRoleInstances",
                     "Effect": "Allow",
-                    "Action": ["servicediscovery:GetInstance", "servicediscovery:RegisterInstance"],
-                    "Resource": service_arn,
+                    "Action": [
+                        "servicediscovery:RegisterInstance",
+                        "servicediscovery:DeregisterInstance",
+                        "servicediscovery:GetInstance",
+                    ],
+                    "Resource": roles_service_arn,
                 },
                 {
-                    "Sid": "UpdateInstanceRecords",
+                    "Sid": "PollOperations",
                     "Effect": "Allow",
-                    "Action": list(aws_facts.REGISTER_INSTANCE_ROUTE53_ACTIONS),
-                    "Resource": hosted_zone_arn,
+                    "Action": "servicediscovery:GetOperation",
+                    "Resource": [namespace_arn, roles_service_arn],
+                },
+                {
+                    "Sid": "OwnLease",
+                    "Effect": "Allow",
+                    "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+                    "Resource": lease_table_arn,
+                    "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [lease_key]}},
                 },
             ],
         }
@@ -217,8 +235,8 @@ class FargateService(Component):
     AmazonECSTaskExecutionRolePolicy (pull the image, write logs); a task role with no policy of its own; an
     `ecs.TaskDefinition` (awsvpc, FARGATE, cpu/memory, CPU architecture, one essential container with its port
     mapping, health check and awslogs); with an election, an `iam.RolePolicy` on the task role with exactly the
-    Cloud Map calls the election makes; an `ecs.Service` on FARGATE or FARGATE_SPOT with the Cloud Map registry
-    (container name and port for SRV), the circuit breaker with rollback, 100 %/200 % deployment bounds, a
+    Cloud Map and lease-table calls the election makes; an `ecs.Service` on FARGATE or FARGATE_SPOT with the Cloud
+    Map registry (container name and port for SRV), the circuit breaker with rollback, 100 %/200 % deployment bounds, a
     health-check grace period equal to the start period, ECS Exec off, and `pulumi up` waiting (up to 10 minutes)
     for steady state; and with autoscaling, an `appautoscaling.Target` and one target-tracking `Policy` per metric.
 
@@ -264,14 +282,20 @@ class FargateService(Component):
             opts=pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(name=children.task_role_before_0_2)]),
         )
         if args.election is not None:
-            hosted_zone_arn = pulumi.Output.concat(
-                f"arn:{args.aws.partition}:route53:::hostedzone/", args.election.hosted_zone_id
-            )
+            election = args.election
             iam.RolePolicy(
                 children.election_policy,
                 role=task_role.id,
-                policy=pulumi.Output.all(args.election.namespace_arn, args.election.service_arn, hosted_zone_arn).apply(
-                    lambda arns: election_policy(namespace_arn=arns[0], service_arn=arns[1], hosted_zone_arn=arns[2])
+                policy=pulumi.Output.all(
+                    election.namespace_arn, election.service_arn, election.roles_service_arn, election.lease_table_arn
+                ).apply(
+                    lambda arns: election_policy(
+                        namespace_arn=arns[0],
+                        service_arn=arns[1],
+                        roles_service_arn=arns[2],
+                        lease_table_arn=arns[3],
+                        lease_key=election.lease_key,
+                    )
                 ),
                 opts=self.child_opts,
             )

@@ -12,12 +12,12 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from mapgate import aws_facts
+from mapgate import aws_facts, naming
 from mapgate.config.api import ApiConfig, ErrorAlarm, RouteConfig, RouteKey
 from mapgate.config.errors import Problem, unknown_name
 from mapgate.config.services import ServiceConfig, ServiceName
 from mapgate.config.stack import StackConfig
-from mapgate.contract import ELECTION_ATTRIBUTE
+from mapgate.contract import ELECTION_ATTRIBUTE, ELECTION_VALUES
 
 
 @dataclass(frozen=True)
@@ -125,14 +125,15 @@ def scaling_bounds_hold(s: Sections) -> Iterator[Problem]:
             )
 
 
-def election_has_srv(s: Sections) -> Iterator[Problem]:
+def elected_names_fit(s: Sections) -> Iterator[Problem]:
+    limit = aws_facts.SERVICE_NAME_LABEL_MAX - len(naming.ROLES_SERVICE_SUFFIX)
     for name, svc in s.services.items():
-        if svc.leader_election and not svc.registers_srv:
-            # The election rewrites its own Cloud Map instance, which must carry AWS_INSTANCE_PORT.
+        if svc.leader_election and len(name) > limit:
+            # Its roles service is the Cloud Map service `<name>_roles`, one label of at most 63 characters.
             yield Problem(
-                ("services", name, "records"),
-                svc.records,
-                'leaderElection needs SRV records: set records to ["A", "SRV"] or ["SRV"]',
+                ("services", name, "leaderElection"),
+                True,
+                f"a service that elects a leader needs a name of at most {limit} characters ({len(name)} given)",
             )
 
 
@@ -143,8 +144,10 @@ def routes_reach_srv_services(s: Sections) -> Iterator[Problem]:
             yield Problem(loc, route.service, unknown_name(route.service, s.service_names))
             continue
         target = s.services.get(route.service)
-        if target is not None and not target.registers_srv:
-            # API Gateway takes the port from Cloud Map; ECS writes it only with SRV records.
+        by_role = target is not None and target.leader_election and ELECTION_ATTRIBUTE in route.attributes
+        if target is not None and not target.registers_srv and not by_role:
+            # API Gateway takes the port from Cloud Map; ECS writes it only with SRV records. (The app writes it on
+            # the instances of the roles service, which routes on the election attribute read.)
             yield Problem(
                 loc,
                 route.service,
@@ -155,11 +158,29 @@ def routes_reach_srv_services(s: Sections) -> Iterator[Problem]:
 def election_filters_have_an_election(s: Sections) -> Iterator[Problem]:
     for key, route in s.routes.items():
         target = s.services.get(route.service)
-        if ELECTION_ATTRIBUTE in route.attributes and target is not None and not target.leader_election:
+        if ELECTION_ATTRIBUTE not in route.attributes or target is None:
+            continue
+        loc = ("api", "routes", key, "attributes")
+        if not target.leader_election:
             yield Problem(
-                ("api", "routes", key, "attributes", ELECTION_ATTRIBUTE),
+                (*loc, ELECTION_ATTRIBUTE),
                 route.attributes[ELECTION_ATTRIBUTE],
                 f"no task writes '{ELECTION_ATTRIBUTE}' unless services.{route.service}.leaderElection is true",
+            )
+            continue
+        if route.attributes[ELECTION_ATTRIBUTE] not in ELECTION_VALUES:
+            yield Problem(
+                (*loc, ELECTION_ATTRIBUTE),
+                route.attributes[ELECTION_ATTRIBUTE],
+                f"the election writes only {' or '.join(repr(v) for v in ELECTION_VALUES)}",
+            )
+        others = sorted(set(route.attributes) - {ELECTION_ATTRIBUTE})
+        if others:
+            # Such a route reads the roles service, whose instances the app registers with the role only.
+            yield Problem(
+                loc,
+                dict(route.attributes),
+                f"a route on '{ELECTION_ATTRIBUTE}' can filter on nothing else (drop {', '.join(others)})",
             )
 
 
@@ -197,7 +218,7 @@ RULES: tuple[Rule, ...] = (
     service_dns_names_fit,
     peers_exist,
     scaling_bounds_hold,
-    election_has_srv,
+    elected_names_fit,
     routes_reach_srv_services,
     production_keeps_routes_up,
     election_filters_have_an_election,
