@@ -4,11 +4,14 @@ from pathlib import Path
 
 import pulumi
 
-from mapgate.config import ConfigError, parse_config, raw_from_pulumi
+from mapgate.config import ConfigError, engine_config, parse_config, project_keys
 from mapgate.stack import build
 
 try:
-    config = parse_config(raw_from_pulumi(), stack=pulumi.get_stack(), project_dir=Path(__file__).parent)
+    every_key = engine_config()
+    config = parse_config(
+        project_keys(every_key), stack=pulumi.get_stack(), project_dir=Path(__file__).parent, other_keys=every_key
+    )
     outputs = build(config, pulumi.get_stack())
 except ConfigError as error:
     # RunError ends the program with just the message: no traceback, nothing registered.

@@ -27,6 +27,7 @@ from pulumi.runtime.mocks import MockMonitor
 from mapgate import PROJECT
 from mapgate import resource_types as types
 from mapgate.aws_facts import VPC_LINK_ZONE_IDS
+from mapgate.config.source import read_stack_file
 
 ACCOUNT = "123456789012"
 
@@ -223,12 +224,8 @@ class StackRun:
 
 
 def load_stack_file(project_dir: Path, stack: str) -> dict[str, Any]:
-    """The `config:` block of Pulumi.<stack>.yaml, as YAML values."""
-    import yaml  # the CLI extra; the deploy never reads stack files itself
-
-    path = project_dir / f"Pulumi.{stack}.yaml"
-    document = yaml.safe_load(path.read_text()) or {}
-    return dict(document.get("config") or {})
+    """The `config:` block of Pulumi.<stack>.yaml, as YAML values (StackFileError if it cannot be read)."""
+    return read_stack_file(project_dir / f"Pulumi.{stack}.yaml")
 
 
 def as_engine_config(config: Mapping[str, Any]) -> dict[str, str]:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from mapgate import aws_facts
 from mapgate.config import ConfigError, ImageBuild, parse_config
+from mapgate.config.errors import StackFileError
 from mapgate.config.source import project_keys
 from mapgate.offline import as_engine_config, load_stack_file
 
@@ -33,10 +34,10 @@ def platforms_needed(project_dir: Path, stack: str) -> dict[str, list[str]]:
     when the stack file is missing or invalid (the engine then reports that, in its own words)."""
     if not (project_dir / f"Pulumi.{stack}.yaml").is_file():
         return {}
-    raw = as_engine_config(project_keys(load_stack_file(project_dir, stack)))
     try:
+        raw = as_engine_config(project_keys(load_stack_file(project_dir, stack)))
         cfg = parse_config(raw, stack=stack, project_dir=project_dir)
-    except ConfigError:
+    except (ConfigError, StackFileError):
         return {}
     needed: dict[str, list[str]] = defaultdict(list)
     for name in sorted(cfg.services):

@@ -113,3 +113,16 @@ def _unwrap(annotation: Any) -> Any:
             annotation = models[0]
         else:
             return annotation
+
+
+class StackFileError(ValueError):
+    """A stack file that cannot be read as the Pulumi CLI reads it: one error, with file:line:column and the line."""
+
+    def __init__(self, path: str, message: str, line: int | None = None, column: int | None = None, text: str = ""):
+        self.path, self.message, self.line, self.column, self.text = path, message, line, column, text
+        where = path if line is None else f"{path}:{line}:{column}"
+        shown = ""
+        if text.strip():
+            caret = " " * max((column or 1) - 1, 0) + "^"
+            shown = f"\n    {text.rstrip()}\n    {caret}"
+        super().__init__(f"{where}: {message}{shown}")

@@ -30,6 +30,7 @@ class Sections:
     namespace: str | None = None
     production: bool | None = None
     error_alarm: ErrorAlarm | None = None
+    container_insights: bool | None = None
 
     @classmethod
     def of(cls, cfg: StackConfig) -> Sections:
@@ -40,6 +41,7 @@ class Sections:
             namespace=cfg.namespace,
             production=cfg.production,
             error_alarm=cfg.api.error_alarm,
+            container_insights=cfg.container_insights,
         )
 
     @classmethod
@@ -67,6 +69,7 @@ class Sections:
             namespace=_section(StackConfig, "namespace", data, context),
             production=_section(StackConfig, "production", data, context),
             error_alarm=_section(ApiConfig, "error_alarm", api, context),
+            container_insights=_section(StackConfig, "container_insights", data, context),
         )
 
 
@@ -214,6 +217,18 @@ def production_alarm_pages_someone(s: Sections) -> Iterator[Problem]:
         )
 
 
+def production_has_container_insights(s: Sections) -> Iterator[Problem]:
+    """Security Hub ECS.12, which the policy pack enforces on production clusters: rejected here, before any
+    resource, rather than turned on behind the user's back (it is billed per metric)."""
+    if s.production and s.container_insights is False:
+        yield Problem(
+            ("containerInsights",),
+            False,
+            "production stacks need Container Insights (Security Hub ECS.12, which the policy pack enforces): "
+            "set containerInsights: true",
+        )
+
+
 RULES: tuple[Rule, ...] = (
     service_dns_names_fit,
     peers_exist,
@@ -223,6 +238,7 @@ RULES: tuple[Rule, ...] = (
     production_keeps_routes_up,
     election_filters_have_an_election,
     production_alarm_pages_someone,
+    production_has_container_insights,
 )
 
 
