@@ -176,7 +176,10 @@ def test_plan_command_writes_a_valid_png_and_mermaid(tmp_path: Path, capsys: pyt
 
 
 def test_bad_usage_flags_are_rejected(tmp_path: Path) -> None:
-    assert main(["plan", "--spot-discount", "1.5", "--out", str(tmp_path)]) == 2
+    with pytest.raises(SystemExit) as caught:  # by argparse, with the flag's name (tests/test_cli_output.py)
+        main(["plan", "--spot-discount", "1.5", "--out", str(tmp_path)])
+    assert caught.value.code == 2
+    assert not tmp_path.joinpath("dev.png").exists()
 
 
 def _parse_mermaid(text: str) -> subprocess.CompletedProcess[str]:

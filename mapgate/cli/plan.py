@@ -19,6 +19,8 @@ from mapgate import aws_facts
 from mapgate import resource_types as types
 from mapgate.cli.cost import Estimate, Usage, estimate
 from mapgate.cli.inventory import Inventory, container_definitions
+from mapgate.cli.known_warnings import explain
+from mapgate.cli.terminal import plural
 from mapgate.components.api import HttpApi
 from mapgate.components.cluster import Cluster
 from mapgate.components.discovery import Discovery
@@ -28,6 +30,9 @@ from mapgate.components.network import Firewall, Network
 from mapgate.components.service import FargateService
 from mapgate.config import ConfigError
 from mapgate.offline import StackRun, load_stack_file, run_program
+
+# What the offline run assumes when the stack file names no region (the mocks' and the price list's region).
+ASSUMED_REGION = "us-east-1"
 
 
 @dataclass
@@ -39,6 +44,8 @@ class Plan:
     cost: Estimate | None = None
     inventory: Inventory | None = None
     """The run read once, for the cost, the advisories and the picture."""
+    region_assumed: bool = False
+    """True when the stack file has no `aws:region` and the plan used ASSUMED_REGION."""
 
     @property
     def ok(self) -> bool:
@@ -55,14 +62,15 @@ def make_plan(project_dir: Path, stack: str, usage: Usage | None = None) -> Plan
     stack_file = project_dir / f"Pulumi.{stack}.yaml"
     if not stack_file.is_file():
         return Plan(stack, "", None, [f"no stack file {stack_file.name} in {project_dir}"])
-    config = load_stack_file(project_dir, stack)
-    region = str(config.get("aws:region", "us-east-1"))
+    config = load_stack_file(project_dir, stack)  # StackFileError: the caller tells it, with file:line:column
+    region_assumed = "aws:region" not in config
+    region = str(config.get("aws:region", ASSUMED_REGION))
     try:
         run = run_program(project_dir, config, stack)
     except (pulumi.RunError, ConfigError) as error:
         return Plan(stack, region, None, str(error).splitlines())
     inventory = Inventory.read(run)
-    return Plan(stack, region, run, [], estimate(inventory, usage), inventory)
+    return Plan(stack, region, run, [], estimate(inventory, usage), inventory, region_assumed)
 
 
 # --- the tree ------------------------------------------------------------------------------------------------
@@ -90,7 +98,8 @@ def describe(typ: str, inputs: dict[str, Any]) -> str:
             zones = inputs["availabilityZoneNames"]
             public, private = (spec["cidrBlocks"] for spec in inputs["subnetSpecs"])
             return (
-                f"{inputs['cidrBlock']} · {len(zones)} AZs {', '.join(zones)} · NAT {inputs['natGateways']['strategy']}"
+                f"{inputs['cidrBlock']} · {plural(len(zones), 'AZ')} {', '.join(zones)}"
+                f" · NAT {inputs['natGateways']['strategy']}"
                 f" · public {', '.join(public)} · private {', '.join(private)}"
             )
         case types.SECURITY_GROUP:
@@ -122,7 +131,7 @@ def describe(typ: str, inputs: dict[str, Any]) -> str:
             return (
                 f"{inputs['cpu']} CPU / {inputs['memory']} MiB · {inputs['runtimePlatform']['cpuArchitecture']}"
                 f" · health {' '.join(hc['command'][1:])} every {hc['interval']}s, timeout {hc['timeout']}s,"
-                f" {hc['retries']} retries, start {hc['startPeriod']}s"
+                f" {plural(hc['retries'], 'retry', 'retries')}, start {hc['startPeriod']}s"
             )
         case types.ECS_SERVICE:
             (strategy,) = inputs["capacityProviderStrategies"]
@@ -130,7 +139,7 @@ def describe(typ: str, inputs: dict[str, Any]) -> str:
             registry = inputs["serviceRegistries"]
             port = f" :{int(registry['containerPort'])}" if "containerPort" in registry else ""
             return (
-                f"{int(inputs['desiredCount'])} tasks · {strategy['capacityProvider']}"
+                f"{plural(int(inputs['desiredCount']), 'task')} · {strategy['capacityProvider']}"
                 f" · {'public IP' if network['assignPublicIp'] else 'private'} · Cloud Map{port}"
                 f" · grace {int(inputs['healthCheckGracePeriodSeconds'])}s"
             )
@@ -152,7 +161,7 @@ def describe(typ: str, inputs: dict[str, Any]) -> str:
             return str(inputs["routeKey"])
         case types.VPC_LINK:
             return (
-                f"{len(inputs['subnetIds'])} subnets · immutable: other subnets or groups replace it, "
+                f"{plural(len(inputs['subnetIds']), 'subnet')} · immutable: other subnets or groups replace it, "
                 "and the API answers 5xx for minutes while the new one comes up"
             )
         case types.SNS_TOPIC:
@@ -219,9 +228,22 @@ def cost_lines(cost: Estimate) -> list[str]:
     return lines
 
 
-def advisories(inventory: Inventory) -> list[str]:
+def advisories(plan: Plan) -> list[str]:
     """What is valid but worth knowing before `pulumi up`."""
     notes = []
+    if plan.region_assumed:
+        notes.append(
+            f"the stack file sets no aws:region, so this plan assumes {plan.region}; `pulumi up` takes the region "
+            f"from AWS_REGION, AWS_DEFAULT_REGION or the AWS profile instead. Set it in Pulumi.{plan.stack}.yaml"
+        )
+    if plan.cost is not None and plan.cost.prices["region"] != plan.region:
+        notes.append(
+            f"the cost uses {plan.cost.prices['region']} prices; {plan.region}'s differ (see the AWS price pages "
+            "named in docs/aws-rules.md)"
+        )
+    inventory = plan.inventory
+    if inventory is None:
+        return notes
     if inventory.alarm_topics is not None:
         if not inventory.alarm_topics:
             notes.append("the 5xx alarm has no actions: it notifies no one (set api.errorAlarm.topicArn or email)")
@@ -240,11 +262,12 @@ def render(plan: Plan) -> str:
     run, cost = plan.checked()
     assert plan.inventory is not None  # read with the cost
     header = (
-        f"stack {plan.stack} in {plan.region}: {len(run.registrations)} resources"
+        f"stack {plan.stack} in {plan.region}{' (assumed)' if plan.region_assumed else ''}: "
+        f"{plural(len(run.registrations), 'resource')}"
         f" (offline, zones assumed: {', '.join(plan.inventory.zones)})"
     )
-    warnings = [f"  {w}" for w in run.warnings] or ["  none"]
-    notes = [f"  {note}" for note in advisories(plan.inventory)] or ["  none"]
+    warnings = [line for w in run.warnings for line in _warning_lines(w)] or ["  none"]
+    notes = [f"  {note}" for note in advisories(plan)] or ["  none"]
     return "\n".join(
         [
             header,
@@ -261,3 +284,8 @@ def render(plan: Plan) -> str:
             *warnings,
         ]
     )
+
+
+def _warning_lines(warning: str) -> list[str]:
+    meaning = explain(warning)
+    return [f"  {warning}", *([f"    ({meaning})"] if meaning else [])]
