@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import difflib
+import importlib.metadata
+import os
 import sys
-from collections.abc import Sequence
+import textwrap
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from mapgate.cli import automation
+from mapgate.cli.automation import COMMAND_EXITS, EXIT_MEANINGS, stack_files
 from mapgate.cli.cost import Usage
+from mapgate.cli.terminal import Terminal
+from mapgate.config.errors import StackFileError
+
+DEFAULT_STACK = "dev"
+
+Handler = Callable[[argparse.Namespace, Path], int]
 
 AUTOMATION_COMMANDS = {
-    "up": "create or update the stack's resources",
+    "up": "preview, show the changes (replacements in red), ask, then create or update the stack's resources",
     "preview": "show what `up` would change",
     "refresh": "read the real state of the stack's resources",
     "destroy": "delete every resource of the stack (asks first unless --yes)",
@@ -28,30 +39,90 @@ def find_project_dir(start: Path | None = None) -> Path:
     return Path(__file__).resolve().parents[2]
 
 
-def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="mapgate", description=__doc__)
-    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+HELP_WIDTH = 79
 
-    plan = commands.add_parser("plan", help="offline: resource tree, monthly cost, findings, architecture picture")
-    plan.add_argument("-s", "--stack", default="dev")
-    plan.add_argument("--project-dir", type=Path, default=None, help="where Pulumi.yaml is (default: found upward)")
+
+def exit_codes(codes: Sequence[int]) -> str:
+    """A `--help` epilog: these exit codes and what each means."""
+    lines = ["exit codes:"]
+    for code in sorted(codes):
+        lines += textwrap.wrap(
+            EXIT_MEANINGS[code], HELP_WIDTH, initial_indent=f"  {code:>3}  ", subsequent_indent=" " * 7
+        )
+    return "\n".join(lines)
+
+
+Subcommands = argparse._SubParsersAction  # what add_subparsers returns (argparse names it privately)
+
+
+def _command(commands: Subcommands, name: str, summary: str, handler: Handler) -> argparse.ArgumentParser:
+    """A subcommand with a description, its exit codes, `-s` and `--project-dir`; `handler` runs it."""
+    command: argparse.ArgumentParser = commands.add_parser(
+        name,
+        help=summary,
+        description=textwrap.fill(summary[0].upper() + summary[1:] + ".", HELP_WIDTH),
+        epilog=exit_codes(COMMAND_EXITS[name]),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    command.set_defaults(handler=handler)
+    command.add_argument(
+        "-s", "--stack", default=DEFAULT_STACK, help="stack name, as in Pulumi.<stack>.yaml (default: %(default)s)"
+    )
+    command.add_argument(
+        "--project-dir", type=Path, default=None, help="where Pulumi.yaml is (default: found upward from here)"
+    )
+    return command
+
+
+def non_negative(text: str) -> float:
+    value = float(text)
+    if not value >= 0:  # also rejects nan
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
+def fraction(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be from 0 to below 1, got {text}")
+    return value
+
+
+def add_plan(commands: Subcommands) -> None:
+    plan = _command(commands, "plan", "offline: resource tree, monthly cost, findings, architecture picture", run_plan)
     plan.add_argument("--out", type=Path, default=Path("out"), help="where the picture goes (default: out/)")
-    plan.add_argument("--requests-millions", type=float, default=Usage.api_requests_millions, help="API requests/month")
-    plan.add_argument("--log-gb", type=float, default=Usage.log_gb, help="log GB ingested/month")
-    plan.add_argument("--nat-gb", type=float, default=Usage.nat_gb, help="GB through NAT gateways/month")
-    plan.add_argument(
-        "--spot-discount", type=float, default=Usage.spot_discount, help="assumed Spot discount (0-1, AWS: up to 0.7)"
+    usage = plan.add_argument_group("usage assumptions for the cost (per month)")
+    usage.add_argument(
+        "--requests-millions", type=non_negative, default=Usage.api_requests_millions, help="API requests, millions"
+    )
+    usage.add_argument("--log-gb", type=non_negative, default=Usage.log_gb, help="log GB ingested")
+    usage.add_argument("--nat-gb", type=non_negative, default=Usage.nat_gb, help="GB through NAT gateways")
+    usage.add_argument(
+        "--spot-discount",
+        type=fraction,
+        default=Usage.spot_discount,
+        help="assumed Spot discount (0-1, AWS: up to 0.7)",
     )
 
-    for name, help_text in AUTOMATION_COMMANDS.items():
-        command = commands.add_parser(name, help=help_text + " (needs the Pulumi CLI and AWS credentials)")
-        command.add_argument("-s", "--stack", default="dev")
-        command.add_argument("--project-dir", type=Path, default=None)
+
+def add_automation(commands: Subcommands) -> None:
+    for name, summary in AUTOMATION_COMMANDS.items():
+        command = _command(commands, name, summary + " (needs the Pulumi CLI and AWS credentials)", run_automation)
         if name != "outputs":
-            command.add_argument("--config", action="append", default=[], metavar="KEY=VALUE", help="set stack config")
-            command.add_argument("--secret", action="append", default=[], metavar="KEY=VALUE", help="set secret config")
-        if name == "destroy":
-            command.add_argument("--yes", action="store_true", help="do not ask")
+            command.add_argument(
+                "--config",
+                action="append",
+                default=[],
+                metavar="KEY=VALUE",
+                help="write KEY=VALUE to Pulumi.<stack>.yaml first, as `pulumi config set` does (it stays there)",
+            )
+            command.add_argument(
+                "--secret", action="append", default=[], metavar="KEY=VALUE", help="the same, encrypted"
+            )
+        if name in ("up", "destroy"):
+            command.add_argument("--yes", action="store_true", help="do not ask (needed without a terminal)")
+        if name in ("up", "preview"):
+            command.add_argument("--create", action="store_true", help="create the stack if it does not exist")
         if name == "up":
             command.add_argument(
                 "--redeploy",
@@ -60,15 +131,43 @@ def parser() -> argparse.ArgumentParser:
                 metavar="SERVICE",
                 help="roll this service's tasks with nothing else changed (raises services.SERVICE.redeploy)",
             )
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="mapgate",
+        description=__doc__,
+        epilog=exit_codes(list(EXIT_MEANINGS)),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    top.add_argument("--version", action="version", version=f"%(prog)s {importlib.metadata.version('mapgate')}")
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_plan(commands)
+    add_automation(commands)
     return top
+
+
+def _error(message: str) -> None:
+    Terminal.of(sys.stderr).write(sys.stderr, f"error: {message}")
+
+
+def unknown_stack(stack: str, project_dir: Path) -> str | None:
+    """Why `stack` cannot be planned here, naming the stacks that can; None if its stack file exists."""
+    if (project_dir / f"Pulumi.{stack}.yaml").is_file():
+        return None
+    names = stack_files(project_dir)
+    close = difflib.get_close_matches(stack, names, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"no stack file Pulumi.{stack}.yaml in {project_dir}; {hint}stacks: {', '.join(names) or 'none'}"
 
 
 def run_plan(args: argparse.Namespace, project_dir: Path) -> int:
     from mapgate.cli.diagram import mermaid, png, topology
     from mapgate.cli.plan import make_plan, render
 
-    if not 0 <= args.spot_discount < 1:
-        print("error: --spot-discount must be from 0 to below 1", file=sys.stderr)
+    missing = unknown_stack(args.stack, project_dir)
+    if missing:
+        _error(missing)
         return automation.EXIT_USAGE
     usage = Usage(
         api_requests_millions=args.requests_millions,
@@ -76,24 +175,30 @@ def run_plan(args: argparse.Namespace, project_dir: Path) -> int:
         nat_gb=args.nat_gb,
         spot_discount=args.spot_discount,
     )
-    plan = make_plan(project_dir, args.stack, usage)
-    print(render(plan))
-    if not plan.ok:
+    try:
+        plan = make_plan(project_dir, args.stack, usage)
+    except StackFileError as error:
+        _error(str(error))
         return automation.EXIT_INVALID_CONFIG
+    if not plan.ok:
+        Terminal.of(sys.stderr).write(sys.stderr, render(plan))
+        return automation.EXIT_INVALID_CONFIG
+    terminal = Terminal.of(sys.stdout)
+    terminal.write(sys.stdout, render(plan))
     assert plan.inventory is not None  # a plan without findings has read its run
     topo = topology(plan.inventory, args.stack)
-    picture = png(topo, args.out / f"{args.stack}.png")
     text = args.out / f"{args.stack}.mmd"
-    text.write_text(mermaid(topo))
-    print(f"picture: {picture}  mermaid: {text}")
+    try:
+        picture = png(topo, args.out / f"{args.stack}.png")
+        text.write_text(mermaid(topo))
+    except OSError as error:
+        _error(f"--out {args.out}: cannot write {error.filename or args.out}: {error.strerror or error}")
+        return automation.EXIT_USAGE
+    terminal.write(sys.stdout, f"picture: {picture}  mermaid: {text}")
     return automation.EXIT_OK
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    project_dir = (args.project_dir or find_project_dir()).resolve()
-    if args.command == "plan":
-        return run_plan(args, project_dir)
+def run_automation(args: argparse.Namespace, project_dir: Path) -> int:
     request = automation.Request(
         command=args.command,
         stack=args.stack,
@@ -101,9 +206,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         secrets=getattr(args, "secret", []),
         yes=getattr(args, "yes", False),
         redeploy=getattr(args, "redeploy", []),
+        create=getattr(args, "create", False),
     )
     return automation.run(request, project_dir)
 
 
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    project_dir = (args.project_dir or find_project_dir()).resolve()
+    handler: Handler = args.handler
+    return handler(args, project_dir)
+
+
+def entry_point() -> int:
+    """The `mapgate` script: `main`, and quiet when its reader goes away (`mapgate plan | head`)."""
+    try:
+        return main()
+    except BrokenPipeError:
+        # Python would complain again when it flushes stdout at exit; point it at nothing first.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry_point())
