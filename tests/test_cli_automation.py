@@ -529,3 +529,22 @@ def test_a_builder_that_cannot_build_stops_before_the_engine() -> None:
     assert code == automation.EXIT_NO_BUILDER
     assert (out, err) == ("", "error: the Docker builder cannot build linux/arm64 for app\n")
     assert (h.stacks[0].calls, h.stacks[0].config) == ([], [])
+
+
+def test_engine_output_survives_an_ascii_stream() -> None:
+    h = Harness()
+    stack = FakeStack("dev")
+    original = stack._operation
+
+    def fancy(name: str, on_output: Callable[[str], Any] | None) -> Any:
+        assert on_output is not None
+        on_output("    ├─ aws:ecs:Service  app-service  ~ update")
+        return original(name, on_output)
+
+    stack._operation = fancy  # type: ignore[method-assign]
+    raw = io.BytesIO()
+    out = io.TextIOWrapper(raw, encoding="ascii")
+    code = run(Request("preview"), ROOT, factory=lambda *_: stack, out=out, err=io.StringIO(), builder_check=h.check)
+    out.flush()
+    assert code == 0
+    assert raw.getvalue().decode("ascii").splitlines()[0] == "    |- aws:ecs:Service  app-service  ~ update"

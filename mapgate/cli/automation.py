@@ -18,7 +18,7 @@ from pulumi import automation as auto
 from mapgate import PROJECT
 from mapgate.cli.known_warnings import explain
 from mapgate.cli.preflight import BuilderError, check_image_builder
-from mapgate.cli.terminal import Terminal
+from mapgate.cli.terminal import Terminal, speaks_unicode
 from mapgate.config.errors import StackFileError
 from mapgate.config.source import read_stack_file
 
@@ -367,8 +367,11 @@ def _run(
     for key, value in secrets:
         stack.set_config(key, auto.ConfigValue(value=value, secret=True), path="." in key or "[" in key)
 
+    # The engine's own lines as they are, except in characters a non-UTF-8 stream cannot take.
+    plain = Terminal(unicode=speaks_unicode(out))
+
     def stream(line: str) -> None:
-        out.write(line if line.endswith("\n") else line + "\n")
+        out.write(plain.fit(line if line.endswith("\n") else line + "\n"))
         meaning = explain(line)
         if meaning:
             out.write(f"  (mapgate: {meaning})\n")
