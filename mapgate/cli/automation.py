@@ -1,7 +1,8 @@
 """`mapgate up|preview|refresh|destroy|outputs`: the Pulumi Automation API on this project directory.
 
 Needs the Pulumi CLI and AWS credentials at the user's end. Every failure a user can fix has its own exit
-code and a message that says how; the engine's own output is streamed live.
+code and a message (on stderr) that says how; the engine's own output is streamed live. `-s` selects an existing
+stack (`--create` makes one); `up` previews and asks first, as `pulumi up` does, and `destroy` asks for the name.
 """
 
 from __future__ import annotations
@@ -50,10 +51,10 @@ EXIT_MEANINGS = {
     ),
     EXIT_CANCELLED: "cancelled with Ctrl-C; Pulumi stops after the steps in flight",
 }
-# Which of them each command can end with. Every command that opens a stack can meet the first group; those
-# that run the engine on the stack file, the second.
-_OPENS_A_STACK = (EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NO_CLI, EXIT_NOT_LOGGED_IN)
-_RUNS_THE_ENGINE = (EXIT_NO_AWS_CREDENTIALS, EXIT_CONCURRENT_UPDATE, EXIT_INVALID_CONFIG, EXIT_CANCELLED)
+# Which of them each command can end with. Every command that opens a stack (after reading its file) can meet
+# the first group; those that run the engine, the second.
+_OPENS_A_STACK = (EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NO_CLI, EXIT_NOT_LOGGED_IN, EXIT_INVALID_CONFIG)
+_RUNS_THE_ENGINE = (EXIT_NO_AWS_CREDENTIALS, EXIT_CONCURRENT_UPDATE, EXIT_CANCELLED)
 COMMAND_EXITS = {
     "plan": (EXIT_OK, EXIT_USAGE, EXIT_INVALID_CONFIG),
     "up": (*_OPENS_A_STACK, *_RUNS_THE_ENGINE, EXIT_REFUSED, EXIT_NO_BUILDER),
