@@ -10,12 +10,16 @@ import sys
 import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mapgate.cli import automation
 from mapgate.cli.automation import COMMAND_EXITS, EXIT_MEANINGS, stack_files
 from mapgate.cli.cost import Usage
 from mapgate.cli.terminal import Terminal
 from mapgate.config.errors import StackFileError
+
+if TYPE_CHECKING:
+    from mapgate.cli.plan import Plan
 
 DEFAULT_STACK = "dev"
 
@@ -91,6 +95,15 @@ def fraction(text: str) -> float:
 def add_plan(commands: Subcommands) -> None:
     plan = _command(commands, "plan", "offline: resource tree, monthly cost, findings, architecture picture", run_plan)
     plan.add_argument("--out", type=Path, default=Path("out"), help="where the picture goes (default: out/)")
+    plan.add_argument(
+        "--json", type=Path, metavar="FILE", help="also write the plan as JSON (docs/plan-json.md), e.g. for CI"
+    )
+    plan.add_argument(
+        "--diff",
+        type=Path,
+        metavar="OLD.json",
+        help="also print what changed since a plan written with --json: added, changed, replaced, deleted",
+    )
     usage = plan.add_argument_group("usage assumptions for the cost (per month)")
     usage.add_argument(
         "--requests-millions", type=non_negative, default=Usage.api_requests_millions, help="API requests, millions"
@@ -195,6 +208,29 @@ def run_plan(args: argparse.Namespace, project_dir: Path) -> int:
         _error(f"--out {args.out}: cannot write {error.filename or args.out}: {error.strerror or error}")
         return automation.EXIT_USAGE
     terminal.write(sys.stdout, f"picture: {picture}  mermaid: {text}")
+    return write_and_compare(plan, args, terminal)
+
+
+def write_and_compare(plan: Plan, args: argparse.Namespace, terminal: Terminal) -> int:
+    """`--json` and `--diff`: the plan as data, and the change since an earlier one."""
+    from mapgate.cli import plan_json
+
+    try:
+        old = plan_json.read(args.diff) if args.diff else None
+    except plan_json.PlanFileError as error:
+        _error(str(error))
+        return automation.EXIT_USAGE
+    current = plan_json.document(plan)
+    if args.json:
+        try:
+            plan_json.write(plan, args.json)
+        except OSError as error:
+            _error(f"--json {args.json}: cannot write: {error.strerror or error}")
+            return automation.EXIT_USAGE
+        terminal.write(sys.stdout, f"plan: {args.json}")
+    if old is not None:
+        diff = plan_json.compare(old, current)
+        terminal.write(sys.stdout, plan_json.render_diff(diff, old=str(args.diff), new="this plan"))
     return automation.EXIT_OK
 
 
