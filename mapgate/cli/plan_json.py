@@ -139,7 +139,7 @@ def compare(old: Mapping[str, Any], new: Mapping[str, Any]) -> Diff:
             fresh.remove(twin)
     diff.deleted, diff.added = sorted(gone), sorted(fresh)
     diff.renamed = sorted(claimed.items())
-    pairs = [(u, u) for u in after if u in before] + [(o, n) for o, n in claimed.items()]
+    pairs = [(u, u) for u in after if u in before] + list(claimed.items())
     for old_urn, new_urn in sorted(pairs, key=lambda p: p[1]):
         a, b = before[old_urn]["inputs"], after[new_urn]["inputs"]
         keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
