@@ -82,6 +82,16 @@ DNS_TTL_MAX = 2_147_483_647
 ATTRIBUTE_KEY = re.compile(r"^[!-~]{1,255}$")
 ATTRIBUTE_VALUE_MAX = 1024
 
+# A MULTIVALUE service answers a DNS query with up to eight healthy records, chosen at random when there are
+# more. https://docs.aws.amazon.com/cloud-map/latest/api/API_DnsConfig.html
+MULTIVALUE_MAX_RECORDS = 8
+
+# An SRV-only service still resolves: Cloud Map creates an A record named like each SRV target
+# (`<instance id>.<service>.<namespace>`). https://docs.aws.amazon.com/cloud-map/latest/api/API_DnsRecord.html
+
+# ECS deregisters a stopping task from Cloud Map at once, without waiting for the record TTL, so a caller
+# may still hold its address for up to a TTL: https://github.com/aws/containers-roadmap/issues/343
+
 # A service created with Type HTTP in a DNS namespace is discoverable only through DiscoverInstances: Cloud Map
 # creates no DNS records for its instances, so registering one changes nothing in Route 53 and needs no Route 53
 # permission. The election's roles services are of this type. DiscoverInstances ignores HealthStatus for a service
@@ -103,6 +113,14 @@ SERVICE_NAME_LABEL_MAX = 63
 # when that name is already taken in the account and Region, Cloud Map adds a generated hash to the HttpName.
 # https://docs.aws.amazon.com/cloud-map/latest/api/API_DiscoverInstances.html (NamespaceName)
 # So the election finds the HttpName by namespace id (GetNamespace), never by the configured name.
+
+# --- ECS port mappings ----------------------------------------------------------------------------------------
+
+# `appProtocol` (http, http2, grpc) only applies to Service Connect, which mapgate does not use; AWS recommends
+# setting it to the protocol the application speaks, so a gRPC port says grpc (ECS console, ready for Service
+# Connect). mapgate's own `protocol: http` sets nothing, so HTTP services keep their task definitions as they were.
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_PortMapping.html
+APP_PROTOCOL = {"grpc": "grpc"}
 
 # --- API Gateway HTTP APIs --------------------------------------------------------------------------------------
 

@@ -31,6 +31,13 @@ ENV_ELECTION_ATTRIBUTE: Final = "MAPGATE_ELECTION_ATTRIBUTE"
 ENV_ELECTION_INTERVAL: Final = "MAPGATE_ELECTION_INTERVAL"
 ENV_LEASE_TTL: Final = "MAPGATE_LEASE_TTL"
 
+# --- and, when the service may call peers (it is in their `allowFrom`) --------------------------------------
+
+# `name=target` pairs, comma-separated: the gRPC peers as `dns:///<peer>.<namespace>:<port>` (the target a gRPC
+# channel resolves through DNS A records), and the SRV peers as the DNS name to look up (`<peer>.<namespace>`).
+ENV_GRPC_PEERS: Final = "MAPGATE_GRPC_PEERS"
+ENV_SRV_PEERS: Final = "MAPGATE_SRV_PEERS"
+
 ALWAYS: Final = (ENV_SERVICE, ENV_NAMESPACE, ENV_PORT, ENV_EXPOSE_TASK_INFO)
 FOR_ELECTION: Final = (
     ENV_CLOUDMAP_NAMESPACE_ID,
@@ -41,6 +48,8 @@ FOR_ELECTION: Final = (
     ENV_ELECTION_INTERVAL,
     ENV_LEASE_TTL,
 )
+
+FOR_PEERS: Final = (ENV_GRPC_PEERS, ENV_SRV_PEERS)
 
 # Users may not set variables with these prefixes: mapgate sets MAPGATE_*, and ECS sets ECS_*.
 RESERVED_ENV_PREFIXES: Final = ("MAPGATE_", "ECS_")
@@ -61,3 +70,8 @@ RECONCILE_EVERY_ROUNDS: Final = 3
 def flag(value: bool) -> str:
     """How a boolean travels in the environment."""
     return "true" if value else "false"
+
+
+def peer_list(peers: dict[str, str]) -> str:
+    """How a peer map travels in the environment: `name=value` pairs, sorted, comma-separated."""
+    return ",".join(f"{name}={peers[name]}" for name in sorted(peers))

@@ -61,6 +61,20 @@ def image_names(cfg: StackConfig) -> dict[tuple[str, str], str]:
     return names
 
 
+def peers_of(name: str, cfg: StackConfig) -> tuple[dict[str, str], dict[str, str]]:
+    """The services `name` may call (it is in their allowFrom): gRPC targets, and SRV names of `tcp` services."""
+    grpc_peers: dict[str, str] = {}
+    srv_peers: dict[str, str] = {}
+    for peer, svc in sorted(cfg.services.items()):
+        if name not in svc.allow_from:
+            continue
+        if svc.protocol == "grpc":
+            grpc_peers[peer] = f"dns:///{peer}.{cfg.namespace}:{svc.port}"
+        elif svc.protocol == "tcp" and svc.registers_srv:
+            srv_peers[peer] = f"{peer}.{cfg.namespace}"
+    return grpc_peers, srv_peers
+
+
 def task_environment(
     name: str, svc: ServiceConfig, cfg: StackConfig, discovery: Discovery, election: LeaderElection | None
 ) -> dict[str, pulumi.Input[str]]:
@@ -72,6 +86,11 @@ def task_environment(
         contract.ENV_PORT: str(svc.port),
         contract.ENV_EXPOSE_TASK_INFO: contract.flag(cfg.exposes_task_info),
     }
+    grpc_peers, srv_peers = peers_of(name, cfg)
+    if grpc_peers:
+        environment[contract.ENV_GRPC_PEERS] = contract.peer_list(grpc_peers)
+    if srv_peers:
+        environment[contract.ENV_SRV_PEERS] = contract.peer_list(srv_peers)
     if svc.leader_election:
         assert election is not None  # created whenever a service elects
         environment |= {
@@ -106,6 +125,8 @@ def fargate_service_args(
     return FargateServiceArgs(
         image=image,
         port=svc.port,
+        protocol=svc.protocol,
+        command=svc.command,
         cpu=svc.cpu,
         memory=svc.memory,
         architecture=svc.architecture,

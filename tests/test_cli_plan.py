@@ -34,13 +34,18 @@ def prod_plan() -> Plan:
 def test_tree_holds_every_component_and_the_settings_that_matter(dev_plan: Plan) -> None:
     text = render(dev_plan)
     for expected in [
-        "stack dev in us-east-1: 53 resources",
+        "stack dev in us-east-1: 64 resources",
         "├─ network  [Network]",
         "NAT None · public 10.0.0.0/18, 10.0.64.0/18 · private 10.0.128.0/18, 10.0.192.0/18",
         "discovery-app  [servicediscovery.Service]  app: A+SRV · TTL 10 · MULTIVALUE · custom health",
         "discovery-worker  [servicediscovery.Service]  worker: A · TTL 10 · MULTIVALUE · custom health",
         "app-service  [ecs.Service]  3 tasks · FARGATE_SPOT · public IP · Cloud Map :8080 · grace 15s",
         "worker-service  [ecs.Service]  2 tasks · FARGATE_SPOT · public IP · Cloud Map · grace 15s",
+        "port 8080/grpc · runs python -m mapgate_app.worker · health python -m mapgate_app.grpc_health every 5s",
+        "discovery-cache  [servicediscovery.Service]  cache: SRV · TTL 10 · MULTIVALUE · custom health",
+        "cache-service  [ecs.Service]  1 task · FARGATE_SPOT · public IP · Cloud Map :6379 · grace 10s",
+        "port 6379 · runs redis-server --save '' --appendonly no · health redis-cli ping | grep -q PONG every 5s",
+        "firewall-cache_from_app  [vpc.SecurityGroupIngressRule]  ingress tcp/6379: app calls cache",
         "health python -m mapgate_app.healthcheck every 5s, timeout 3s, 3 retries, start 15s",
         "api-get-leader  [apigatewayv2.Integration]  GET /leader -> app ?leader=true",
         "api-get-follower  [apigatewayv2.Integration]  GET /follower -> app ?leader=false",
@@ -72,11 +77,12 @@ def _by_name(plan: Plan) -> dict[str, float]:
     return {item.name: item.usd for item in plan.checked()[1].items}
 
 
-# Both stacks elect on app (3 tasks): a round every 2 s is 1,314,000 rounds a month. 5 ECS instances plus 3 role
-# instances and the leader's; the holder's 2 DiscoverInstances every 3 rounds; 2 lease reads and 1 write a round.
+# Both stacks elect on app (3 tasks): a round every 2 s is 1,314,000 rounds a month. 6 ECS instances (app 3,
+# worker 2, cache 1) plus 3 role instances and the leader's; the holder's 2 DiscoverInstances every 3 rounds;
+# 2 lease reads and 1 write a round.
 ROUNDS = 730 * 3600 / 2
 ELECTION = {
-    "Cloud Map registered instances": (5 + 4) * 0.10,
+    "Cloud Map registered instances": (6 + 4) * 0.10,
     "Cloud Map discovery calls (leader election)": 2 * ROUNDS / 3 / 1e6 * 1.00,
     "DynamoDB lease reads (leader election)": 2 * ROUNDS / 1e6 * 0.125,
     "DynamoDB lease writes (leader election)": ROUNDS / 1e6 * 0.625,
@@ -84,11 +90,11 @@ ELECTION = {
 
 
 def test_dev_cost_matches_hand_computed_figures(dev_plan: Plan) -> None:
-    # 5 tasks (app 3 + worker 2) x 0.25 vCPU / 0.5 GB, ARM64 Spot at 70 % off, 730 h; public IP per task.
+    # 6 tasks (app 3 + worker 2 + cache 1) x 0.25 vCPU / 0.5 GB, ARM64 Spot at 70 % off, 730 h; public IP per task.
     expected = {
-        "Fargate arm64 Spot (70% off, assumed) vCPU": 5 * 0.25 * 730 * 0.03238 * 0.3,
-        "Fargate arm64 Spot (70% off, assumed) memory": 5 * 0.5 * 730 * 0.00356 * 0.3,
-        "Public IPv4 addresses": 5 * 730 * 0.005,
+        "Fargate arm64 Spot (70% off, assumed) vCPU": 6 * 0.25 * 730 * 0.03238 * 0.3,
+        "Fargate arm64 Spot (70% off, assumed) memory": 6 * 0.5 * 730 * 0.00356 * 0.3,
+        "Public IPv4 addresses": 6 * 730 * 0.005,
         **ELECTION,
         "Route 53 private hosted zone": 0.50,
         "HTTP API requests": 1.00,
@@ -96,16 +102,16 @@ def test_dev_cost_matches_hand_computed_figures(dev_plan: Plan) -> None:
     }
     assert _by_name(dev_plan) == pytest.approx(expected)
     assert dev_plan.checked()[1].total_usd == pytest.approx(sum(expected.values()))
-    assert dev_plan.checked()[1].total_usd == pytest.approx(33.98886)
+    assert dev_plan.checked()[1].total_usd == pytest.approx(39.901485)
 
 
 def test_prod_cost_matches_hand_computed_figures(prod_plan: Plan) -> None:
-    # 3 NAT gateways (one per AZ) with their EIPs; app 3 x 0.5/1 GB + worker 2 x 0.25/0.5 GB on demand.
+    # 3 NAT gateways (one per AZ) with their EIPs; app 3 x 0.5/1 GB + worker 2 + cache 1 x 0.25/0.5 GB on demand.
     expected = {
         "NAT gateways": 3 * 730 * 0.045,
         "NAT data processed": 10 * 0.045,
-        "Fargate arm64 on demand vCPU": (3 * 0.5 + 2 * 0.25) * 730 * 0.03238,
-        "Fargate arm64 on demand memory": (3 * 1 + 2 * 0.5) * 730 * 0.00356,
+        "Fargate arm64 on demand vCPU": (3 * 0.5 + 3 * 0.25) * 730 * 0.03238,
+        "Fargate arm64 on demand memory": (3 * 1 + 3 * 0.5) * 730 * 0.00356,
         "Public IPv4 addresses": 3 * 730 * 0.005,
         **ELECTION,
         "Route 53 private hosted zone": 0.50,
@@ -113,7 +119,7 @@ def test_prod_cost_matches_hand_computed_figures(prod_plan: Plan) -> None:
         "CloudWatch Logs ingestion": 0.50,
     }
     assert _by_name(prod_plan) == pytest.approx(expected)
-    assert prod_plan.checked()[1].total_usd == pytest.approx(172.54585)
+    assert prod_plan.checked()[1].total_usd == pytest.approx(179.8546)
 
 
 def test_usage_assumptions_change_the_estimate() -> None:
@@ -121,7 +127,7 @@ def test_usage_assumptions_change_the_estimate() -> None:
     costs = _by_name(plan)
     assert costs["HTTP API requests"] == pytest.approx(50.0)
     assert costs["CloudWatch Logs ingestion"] == pytest.approx(2.0)
-    assert costs["Fargate arm64 Spot (0% off, assumed) vCPU"] == pytest.approx(5 * 0.25 * 730 * 0.03238)
+    assert costs["Fargate arm64 Spot (0% off, assumed) vCPU"] == pytest.approx(6 * 0.25 * 730 * 0.03238)
 
 
 def test_cost_lines_total_is_the_sum_and_cites_the_prices(dev_plan: Plan) -> None:
@@ -212,9 +218,10 @@ def test_topology_reads_routes_filters_and_peers(dev_plan: Plan, tmp_path: Path)
         ("GET /follower", "app", "leader=false"),
         ("GET /leader", "app", "leader=true"),
     ]
-    assert topo.peers == [("app", "worker")]
+    assert topo.peers == [("app", "cache"), ("app", "worker")]
     assert [(s.name, s.tasks, s.records, s.leader_election) for s in topo.services] == [
         ("app", 3, "A+SRV", True),
+        ("cache", 1, "SRV", False),
         ("worker", 2, "A", False),
     ]
     assert png(topo, tmp_path / "x.png").stat().st_size > 10_000

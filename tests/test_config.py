@@ -28,7 +28,7 @@ def problems_of(config: dict[str, Any]) -> list[str]:
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_the_shipped_stacks_are_valid(stack: str) -> None:
     cfg = parse(changed(stack, ["containerInsights"], stack == "prod"))
-    assert set(cfg.services) == {"app", "worker"}
+    assert set(cfg.services) == {"app", "worker", "cache"}
     assert cfg.services["app"].leader_election is True
 
 
@@ -134,6 +134,10 @@ BAD = [
     ("records empty", ["services", "app", "records"], [], "services.app.records", "at least one"),
     ("records unknown", ["services", "app", "records"], ["AAAA"], "services.app.records[0]", "'A' or 'SRV'"),
     ("records twice", ["services", "worker", "records"], ["A", "A"], "services.worker.records", "twice"),
+    ("protocol unknown", ["services", "worker", "protocol"], "http2", "services.worker.protocol", "'grpc'"),
+    ("grpc without A", ["services", "worker", "records"], ["SRV"], "services.worker", "protocol grpc needs A records"),
+    ("command empty", ["services", "worker", "command"], [], "services.worker.command", "the program and its arg"),
+    ("command no program", ["services", "cache", "command"], ["", "x"], "services.cache.command", "the program"),
     ("dnsTtl negative", ["services", "app", "dnsTtl"], -5, "services.app.dnsTtl", "from 0 to 2147483647"),
     ("healthCheck missing", ["services", "app", "healthCheck"], DELETE, "services.app.healthCheck", "required"),
     (

@@ -48,7 +48,7 @@ def platform_variables(run: StackRun, service: str) -> dict[str, str]:
     return {k: v for k, v in environment(run, service).items() if k.startswith(contract.RESERVED_ENV_PREFIXES)}
 
 
-@pytest.mark.parametrize("service", ["app", "worker"])
+@pytest.mark.parametrize("service", ["app", "worker"])  # the cache runs Redis, which reads none of them
 def test_the_app_reads_every_variable_the_stack_sets(any_run: StackRun, service: str) -> None:
     variables = platform_variables(any_run, service)
     assert variables, "the stack sets no MAPGATE_ variables at all"
@@ -58,9 +58,9 @@ def test_the_app_reads_every_variable_the_stack_sets(any_run: StackRun, service:
     assert not unread, f"the stack sets {sorted(unread)} but the app never reads them"
 
 
-@pytest.mark.parametrize("service", ["app", "worker"])
+@pytest.mark.parametrize("service", ["app", "worker", "cache"])
 def test_the_stack_sets_only_contract_variables(any_run: StackRun, service: str) -> None:
-    assert set(platform_variables(any_run, service)) <= {*contract.ALWAYS, *contract.FOR_ELECTION}
+    assert set(platform_variables(any_run, service)) <= {*contract.ALWAYS, *contract.FOR_ELECTION, *contract.FOR_PEERS}
 
 
 def test_the_app_understands_what_the_stack_says(dev_run: StackRun) -> None:
@@ -74,11 +74,15 @@ def test_the_app_understands_what_the_stack_says(dev_run: StackRun) -> None:
     assert read.election.interval == contract.ELECTION_INTERVAL_SECONDS
     assert read.election.lease_ttl == contract.LEASE_TTL_SECONDS
     assert Settings.from_environ(environment(dev_run, "worker")).election is None
+    assert read.grpc_peers == {"worker": f"dns:///worker.{read.namespace}:8080"}
+    assert read.srv_peers == {"cache": f"cache.{read.namespace}"}
+    assert contract.peer_list(read.grpc_peers) == variables[contract.ENV_GRPC_PEERS]
 
 
 def test_both_copies_of_the_names_are_equal() -> None:
     assert app_settings.FROM_THE_STACK == contract.ALWAYS
     assert app_settings.FROM_THE_STACK_FOR_ELECTION == contract.FOR_ELECTION
+    assert app_settings.FROM_THE_STACK_FOR_PEERS == contract.FOR_PEERS
     app_side = {name: value for name, value in vars(app_settings).items() if name.startswith("ENV_")}
     stack_side = {name: value for name, value in vars(contract).items() if name.startswith("ENV_")}
     # Every name the stack knows, the app knows by the same constant; the app's extra ones are its own knobs.

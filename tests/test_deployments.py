@@ -112,6 +112,6 @@ def test_the_counter_starts_at_zero(dev_run: StackRun) -> None:
 def test_a_stuck_rollout_fails_within_ten_minutes(any_run: StackRun) -> None:
     """Fargate Spot with no capacity, or tasks that never turn healthy, fail `pulumi up` in 10 minutes, not 20."""
     services = [r for r in any_run.registrations if r.typ == types.ECS_SERVICE]
-    assert len(services) == 2
+    assert len(services) == 3
     for service in services:
         assert service.custom_timeouts == ("10m", "10m", "")

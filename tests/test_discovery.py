@@ -37,17 +37,18 @@ def ecs_owned(run: StackRun) -> list[Resource]:
     return [s for s in run.of_type(SERVICE) if s.name.startswith(f"{naming.DISCOVERY}-")]
 
 
-def test_app_registers_a_and_srv_worker_only_a(dev_run: StackRun) -> None:
+def test_app_registers_a_and_srv_worker_only_a_cache_only_srv(dev_run: StackRun) -> None:
     records = {s.inputs["name"]: s.inputs["dnsConfig"]["dnsRecords"] for s in ecs_owned(dev_run)}
     assert records == {
         "app": [{"type": "A", "ttl": 10}, {"type": "SRV", "ttl": 10}],
         "worker": [{"type": "A", "ttl": 10}],
+        "cache": [{"type": "SRV", "ttl": 10}],
     }
 
 
 def test_multivalue_routing_and_custom_health_on_every_service(any_run: StackRun) -> None:
     services = ecs_owned(any_run)
-    assert len(services) == 2
+    assert len(services) == 3
     for service in services:
         assert service.inputs["dnsConfig"]["routingPolicy"] == "MULTIVALUE"
         assert service.inputs["dnsConfig"]["namespaceId"] == any_run.one(types.NAMESPACE, DISCOVERY.namespace).id
@@ -80,7 +81,11 @@ def test_cloud_map_accepts_the_service_request(any_run: StackRun) -> None:
 
 def test_dns_names_are_exported(any_run: StackRun) -> None:
     namespace = f"{stack_of(any_run)}.mapgate.internal"
-    assert any_run.outputs["serviceDnsNames"] == {"app": f"app.{namespace}", "worker": f"worker.{namespace}"}
+    assert any_run.outputs["serviceDnsNames"] == {
+        "app": f"app.{namespace}",
+        "cache": f"cache.{namespace}",
+        "worker": f"worker.{namespace}",
+    }
 
 
 def test_the_roles_service_is_api_only_and_managed_by_the_app(any_run: StackRun) -> None:

@@ -32,13 +32,13 @@ def service_config(stack: str, name: str) -> dict[str, Any]:
     return load_stack_file(stack)["mapgate:services"][name]
 
 
-@pytest.mark.parametrize("name", ["app", "worker"])
+@pytest.mark.parametrize("name", ["app", "worker", "cache"])
 def test_container_definitions_fit_ecs_container_definition_shape(any_run: StackRun, name: str) -> None:
     for container in containers(any_run, name):
         assert shape_errors("ecs", "ContainerDefinition", container) == ""
 
 
-@pytest.mark.parametrize("name", ["app", "worker"])
+@pytest.mark.parametrize("name", ["app", "worker", "cache"])
 def test_task_definition_is_a_valid_register_request(any_run: StackRun, name: str) -> None:
     inputs = any_run.inputs(TASK_DEF, children(name).task_definition)
     request = {
@@ -84,7 +84,9 @@ def test_one_essential_container_with_the_configured_health_check(dev_run: Stack
         "retries": hc["retries"],
         "startPeriod": hc["startPeriod"],
     }
-    assert container["portMappings"] == [{"containerPort": 8080, "protocol": "tcp", "name": f"{name}-8080"}]
+    # A gRPC port says so (appProtocol only matters to Service Connect; see aws_facts.APP_PROTOCOL).
+    declared = {"appProtocol": "grpc"} if name == "worker" else {}
+    assert container["portMappings"] == [{"containerPort": 8080, "protocol": "tcp", "name": f"{name}-8080", **declared}]
 
 
 def test_logs_go_to_a_log_group_with_retention(any_run: StackRun) -> None:
@@ -108,7 +110,9 @@ def test_environment_has_config_and_platform_variables(dev_run: StackRun) -> Non
     }
     (app,) = containers(dev_run, "app")
     env = {e["name"]: e["value"] for e in app["environment"]}
-    assert env["UPSTREAM_URL"] == "http://worker.dev.mapgate.internal:8080/"
+    # app is in worker's and cache's allowFrom: it gets the worker as a gRPC target and the cache as an SRV name.
+    assert env[contract.ENV_GRPC_PEERS] == "worker=dns:///worker.dev.mapgate.internal:8080"
+    assert env[contract.ENV_SRV_PEERS] == "cache=cache.dev.mapgate.internal"
 
 
 def test_production_hides_task_internals_unless_asked(prod_run: StackRun) -> None:
@@ -198,13 +202,13 @@ def test_execution_role_has_only_the_managed_execution_policy(any_run: StackRun)
     attachments = any_run.of_type(types.ROLE_POLICY_ATTACHMENT)
     assert sorted((a.inputs["role"], a.inputs["policyArn"]) for a in attachments) == [
         (children(name).execution_role, "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy")
-        for name in ("app", "worker")
+        for name in ("app", "cache", "worker")
     ]
 
 
 def test_roles_trust_only_this_accounts_ecs_tasks(any_run: StackRun) -> None:
     roles = any_run.of_type(ROLE)
-    assert len(roles) == 4
+    assert len(roles) == 6
     for role in roles:
         (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
         assert statement["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}

@@ -36,12 +36,16 @@ def test_security_groups_have_no_inline_rules(any_run: StackRun) -> None:
         assert "egress" not in group.inputs
 
 
-def test_dev_ingress_is_exactly_vpc_link_to_app_and_app_to_worker(dev_run: StackRun) -> None:
+def test_dev_ingress_is_exactly_vpc_link_to_app_and_app_to_worker_and_cache(dev_run: StackRun) -> None:
     rules = {
         (r.inputs["securityGroupId"], r.inputs["referencedSecurityGroupId"], r.inputs["fromPort"], r.inputs["toPort"])
         for r in dev_run.of_type(INGRESS)
     }
-    assert rules == {(sg_id("app"), sg_id(VPC_LINK), 8080, 8080), (sg_id("worker"), sg_id("app"), 8080, 8080)}
+    assert rules == {
+        (sg_id("app"), sg_id(VPC_LINK), 8080, 8080),
+        (sg_id("worker"), sg_id("app"), 8080, 8080),
+        (sg_id("cache"), sg_id("app"), 6379, 6379),
+    }
     assert all(r.inputs["ipProtocol"] == "tcp" for r in dev_run.of_type(INGRESS))
 
 
@@ -69,7 +73,7 @@ def test_each_service_runs_in_its_own_group(any_run: StackRun) -> None:
 
 def test_tasks_may_call_out(any_run: StackRun) -> None:
     outbound = {r.inputs["securityGroupId"] for r in any_run.of_type(EGRESS) if r.inputs.get("cidrIpv4") == "0.0.0.0/0"}
-    assert outbound == {sg_id("app"), sg_id("worker")}
+    assert outbound == {sg_id("app"), sg_id("cache"), sg_id("worker")}
 
 
 def test_two_services_may_allow_each_other() -> None:
@@ -83,7 +87,7 @@ def test_two_services_may_allow_each_other() -> None:
 
 def test_no_routes_means_no_vpc_link_group() -> None:
     run = run_stack(with_prefix(changed("dev", ["api", "routes"], {})))
-    assert [g.name for g in run.of_type(SG)] == [FIREWALL.group("app"), FIREWALL.group("worker")]
+    assert [g.name for g in run.of_type(SG)] == [FIREWALL.group(name) for name in ("app", "cache", "worker")]
     assert run.of_type(types.VPC_LINK) == []
     assert run.outputs["apiUrl"] is None
     assert run.outputs["routeUrls"] == {}
@@ -94,7 +98,9 @@ def test_a_service_may_be_named_like_the_vpc_link() -> None:
     config["services"]["vpc-link"]["allowFrom"] = ["app"]
     run = run_stack(with_prefix(config))
     names = [r.name for r in run.of_type(SG)]
-    assert sorted(names) == sorted([*map(FIREWALL.group, ["app", "vpc-link", "worker"]), FIREWALL.vpc_link_group])
+    assert sorted(names) == sorted(
+        [*map(FIREWALL.group, ["app", "cache", "vpc-link", "worker"]), FIREWALL.vpc_link_group]
+    )
 
 
 def test_rule_names_are_unambiguous_for_names_with_from() -> None:

@@ -17,7 +17,7 @@ from mapgate import resource_types as types
 from mapgate_policies import RULES, policies
 from tests.harness import API, DISCOVERY, FIREWALL, ROOT, StackRun, children
 
-APP, WORKER = children("app"), children("worker")
+APP, WORKER, CACHE = children("app"), children("worker"), children("cache")
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,7 @@ def test_dev_has_only_its_documented_advisories(dev_run: StackRun) -> None:
     assert {(v.policy, v.enforcement, v.resource) for v in violations} == {
         ("ecs-public-ip", "advisory", f"urn:{APP.ecs_service}"),
         ("ecs-public-ip", "advisory", f"urn:{WORKER.ecs_service}"),
+        ("ecs-public-ip", "advisory", f"urn:{CACHE.ecs_service}"),
     }
     assert all(v.message.startswith("[ECS.2] ") for v in violations)
 

@@ -30,7 +30,11 @@ def test_prod_app_scales_on_cpu_between_its_bounds(prod_run: StackRun) -> None:
 
 def test_a_scaled_service_leaves_its_task_count_to_the_scaler(prod_run: StackRun, dev_run: StackRun) -> None:
     ignored = {r.name: r.ignore_changes for r in prod_run.registrations if r.typ == types.ECS_SERVICE}
-    assert ignored == {children("app").ecs_service: ("desiredCount",), children("worker").ecs_service: ()}
+    assert ignored == {
+        children("app").ecs_service: ("desiredCount",),
+        children("cache").ecs_service: (),
+        children("worker").ecs_service: (),
+    }
     assert all(not r.ignore_changes for r in dev_run.registrations)
 
 

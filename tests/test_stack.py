@@ -41,7 +41,7 @@ def test_one_component_per_concept(any_run: StackRun) -> None:
         "mapgate:election:LeaderElection": 1,
         "mapgate:cluster:Cluster": 1,
         "mapgate:image:ImageRepository": 1,
-        "mapgate:service:FargateService": 2,
+        "mapgate:service:FargateService": 3,
         "mapgate:api:HttpApi": 1,
     }
     assert all(COMPONENT_TYPE.match(t) for t in components)
@@ -56,8 +56,10 @@ def test_every_component_registers_its_outputs(any_run: StackRun) -> None:
 def test_resource_counts(dev_run: StackRun, prod_run: StackRun) -> None:
     # Components plus the resources they register (awsx Vpc and Image count as one each under mocks).
     # prod has app autoscaling (a scalable target and a CPU policy) and an email subscription to the alarm topic.
-    # The election adds its component, the lease table and app's roles service to both.
-    assert (len(dev_run.registrations), len(prod_run.registrations)) == (53, 56)
+    # The election adds its component, the lease table and app's roles service to both. The cache service adds 11:
+    # its FargateService and 6 children, its Cloud Map service, its security group with one egress and one
+    # ingress (from app) rule.
+    assert (len(dev_run.registrations), len(prod_run.registrations)) == (64, 67)
 
 
 def test_runs_are_isolated_from_each_other(dev_run: StackRun, prod_run: StackRun) -> None:

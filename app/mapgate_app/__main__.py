@@ -12,6 +12,7 @@ from types import FrameType
 from mapgate_app import identity
 from mapgate_app.election import Elector, Member, Timing
 from mapgate_app.lease import LeaseStore
+from mapgate_app.peers import Peers
 from mapgate_app.server import AppState, drain, serve
 from mapgate_app.settings import Settings
 
@@ -58,6 +59,7 @@ def main() -> None:
     settings = Settings.from_environ(os.environ)
     me = identity.discover()
     elector = _elector(settings, me)
+    peers = Peers(settings)
     state = AppState(
         identity=me,
         service=settings.service,
@@ -65,6 +67,7 @@ def main() -> None:
         upstream_url=settings.upstream_url,
         expose_task_info=settings.expose_task_info,
         election=elector.view if elector else None,
+        extras=peers.describe if peers else None,
     )
     server = serve(state, settings.host, settings.port)
 
@@ -89,6 +92,7 @@ def main() -> None:
     logging.getLogger("mapgate").info("serving %s on port %s as task %s", state.service, settings.port, me.task_id)
     server.serve_forever()
     server.server_close()  # waits for in-flight requests
+    peers.close()
 
 
 if __name__ == "__main__":

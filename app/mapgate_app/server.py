@@ -33,6 +33,8 @@ class AppState:
     """The elector's view, on tasks that elect: `/leader` and `/follower` then follow the lease."""
     forward_timeout: float = 3.0
     rng: random.Random = field(default_factory=random.Random)
+    # More for `GET /`: what the peers answered (mapgate_app.peers), when the stack gave this task any.
+    extras: Callable[[], dict[str, Any]] | None = None
 
     def describe(self, handler: BaseHTTPRequestHandler, view: View | None = None) -> dict[str, Any]:
         answer: dict[str, Any] = {
@@ -114,6 +116,8 @@ def make_handler(state: AppState) -> type[BaseHTTPRequestHandler]:
                 status, body = 200, state.describe(self)
                 if path == "/" and state.upstream_url:
                     body["upstream"] = fetch_upstream(state.upstream_url)
+                if path == "/" and state.extras is not None:
+                    body |= state.extras()
             payload = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")

@@ -22,6 +22,9 @@ ENV_LEASE_TABLE = "MAPGATE_LEASE_TABLE"
 ENV_ELECTION_ATTRIBUTE = "MAPGATE_ELECTION_ATTRIBUTE"
 ENV_ELECTION_INTERVAL = "MAPGATE_ELECTION_INTERVAL"
 ENV_LEASE_TTL = "MAPGATE_LEASE_TTL"
+# Set by the stack on tasks that may call peers: `name=target` pairs (see mapgate/contract.py).
+ENV_GRPC_PEERS = "MAPGATE_GRPC_PEERS"
+ENV_SRV_PEERS = "MAPGATE_SRV_PEERS"
 
 FROM_THE_STACK = (ENV_SERVICE, ENV_NAMESPACE, ENV_PORT, ENV_EXPOSE_TASK_INFO)
 FROM_THE_STACK_FOR_ELECTION = (
@@ -33,10 +36,20 @@ FROM_THE_STACK_FOR_ELECTION = (
     ENV_ELECTION_INTERVAL,
     ENV_LEASE_TTL,
 )
+FROM_THE_STACK_FOR_PEERS = (ENV_GRPC_PEERS, ENV_SRV_PEERS)
 
 # Never set by the stack: knobs for running the app on a laptop or in tests.
 ENV_HOST = "MAPGATE_HOST"
 ENV_DRAIN_SECONDS = "MAPGATE_DRAIN_SECONDS"
+# The DNS server to ask instead of the system's (`host:port`), for gRPC targets and SRV lookups alike.
+ENV_DNS_SERVER = "MAPGATE_DNS_SERVER"
+# gRPC timing (the production defaults are on `GrpcTiming`; tests shrink them to run in seconds).
+ENV_GRPC_MAX_AGE_MS = "MAPGATE_GRPC_MAX_AGE_MS"
+ENV_GRPC_MAX_AGE_GRACE_MS = "MAPGATE_GRPC_MAX_AGE_GRACE_MS"
+ENV_GRPC_RESOLVE_MS = "MAPGATE_GRPC_RESOLVE_MS"
+ENV_GRPC_DRAIN_SECONDS = "MAPGATE_GRPC_DRAIN_SECONDS"
+ENV_GRPC_CALL_TIMEOUT_MS = "MAPGATE_GRPC_CALL_TIMEOUT_MS"
+ENV_WORKER_CALLS = "MAPGATE_WORKER_CALLS"
 # The user's own variable for the sample: a URL to call on `GET /` (the worker, by its Cloud Map name).
 ENV_UPSTREAM_URL = "UPSTREAM_URL"
 
@@ -54,6 +67,41 @@ class Election:
     lease_ttl: float
 
 
+DNS_TTL_SECONDS = 10  # the TTL mapgate gives every Cloud Map record (dnsTtl's default)
+
+
+@dataclass(frozen=True)
+class GrpcTiming:
+    """How gRPC connections age and drain, so clients find new tasks and lose none of the old ones' calls.
+
+    A gRPC client resolves DNS once per connection event, not per TTL, so it learns of a new task only when a
+    connection closes. The worker closes every connection after `max_age_ms` (gRPC adds +/-10 % jitter on its
+    own, so a fleet does not reconnect in step), and the client then re-resolves, at most once per
+    `min_resolution_ms` (the TTL: asking more often only returns the cached answer). A new task is in use within
+    about max-age x 1.1 + TTL. MULTIVALUE answers carry at most 8 healthy records, so with more than 8 workers a
+    client holds a random 8; re-resolving on every max-age is also what rotates it over all of them.
+    """
+
+    max_age_ms: int = 30_000
+    """30 s: new tasks are used within ~45 s, at the cost of one reconnect per worker every 30 s."""
+    max_age_grace_ms: int = 10_000
+    """In-flight calls on an aged connection get 10 s to finish (the sample's calls take milliseconds)."""
+    min_resolution_ms: int = DNS_TTL_SECONDS * 1000
+    drain_seconds: float = 15.0
+    """On SIGTERM the worker reports NOT_SERVING and keeps serving this long: ECS deregisters the task at once
+    (aws/containers-roadmap#343), but resolvers may hold its record for the TTL (10 s) plus Route 53
+    propagation (a few seconds). Then it stops with `max_age_grace_ms` for in-flight calls: 25 s in all, inside
+    ECS's default 30 s stopTimeout before SIGKILL."""
+    call_timeout_ms: int = 2_000
+    """The app's deadline per call to the worker; `GET /` gives up on the worker after the first that fails."""
+
+
+def parse_peers(value: str | None) -> dict[str, str]:
+    """`name=target,name=target` (how the stack passes peers) as a mapping."""
+    pairs = (item.split("=", 1) for item in (value or "").split(",") if "=" in item)
+    return {name.strip(): target.strip() for name, target in pairs}
+
+
 @dataclass(frozen=True)
 class Settings:
     service: str
@@ -65,6 +113,15 @@ class Settings:
     upstream_url: str | None
     host: str
     drain_seconds: float
+    grpc_peers: dict[str, str]
+    """gRPC peers this task may call, by name: `dns:///<peer>.<namespace>:<port>`."""
+    srv_peers: dict[str, str]
+    """Peers found by SRV lookup, by name: `<peer>.<namespace>`."""
+    dns_server: str | None
+    """`host:port` of the DNS server to ask; None: the system's resolver (the VPC's, on ECS)."""
+    grpc: GrpcTiming
+    worker_calls: int
+    """How many gRPC calls `GET /` makes, to show how they spread over the worker tasks."""
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> Settings:
@@ -91,4 +148,15 @@ class Settings:
             upstream_url=env.get(ENV_UPSTREAM_URL) or None,
             host=env.get(ENV_HOST, "0.0.0.0"),
             drain_seconds=float(env.get(ENV_DRAIN_SECONDS, "5")),
+            grpc_peers=parse_peers(env.get(ENV_GRPC_PEERS)),
+            srv_peers=parse_peers(env.get(ENV_SRV_PEERS)),
+            dns_server=env.get(ENV_DNS_SERVER) or None,
+            grpc=GrpcTiming(
+                max_age_ms=int(env.get(ENV_GRPC_MAX_AGE_MS, GrpcTiming.max_age_ms)),
+                max_age_grace_ms=int(env.get(ENV_GRPC_MAX_AGE_GRACE_MS, GrpcTiming.max_age_grace_ms)),
+                min_resolution_ms=int(env.get(ENV_GRPC_RESOLVE_MS, GrpcTiming.min_resolution_ms)),
+                drain_seconds=float(env.get(ENV_GRPC_DRAIN_SECONDS, GrpcTiming.drain_seconds)),
+                call_timeout_ms=int(env.get(ENV_GRPC_CALL_TIMEOUT_MS, GrpcTiming.call_timeout_ms)),
+            ),
+            worker_calls=int(env.get(ENV_WORKER_CALLS, "8")),
         )

@@ -7,6 +7,7 @@ and validation findings (the same messages `pulumi up` prints).
 from __future__ import annotations
 
 import json
+import shlex
 import urllib.parse
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -128,8 +129,12 @@ def describe(typ: str, inputs: dict[str, Any]) -> str:
         case types.TASK_DEFINITION:
             (container,) = container_definitions(inputs)
             hc = container["healthCheck"]
+            (mapping,) = container["portMappings"]
+            protocol = f"/{mapping['appProtocol']}" if "appProtocol" in mapping else ""
+            command = f" · runs {shlex.join(container['command'])}" if "command" in container else ""
             return (
                 f"{inputs['cpu']} CPU / {inputs['memory']} MiB · {inputs['runtimePlatform']['cpuArchitecture']}"
+                f" · port {int(mapping['containerPort'])}{protocol}{command}"
                 f" · health {' '.join(hc['command'][1:])} every {hc['interval']}s, timeout {hc['timeout']}s,"
                 f" {plural(hc['retries'], 'retry', 'retries')}, start {hc['startPeriod']}s"
             )

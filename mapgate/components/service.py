@@ -115,6 +115,10 @@ class FargateServiceArgs:
     """When set, the task role may make exactly the Cloud Map and DynamoDB calls the leader election makes."""
     redeploy: int = 0
     """Raising it rolls every task with nothing else changed."""
+    protocol: str = "http"
+    """What the port speaks (`http`, `grpc`, `tcp`); gRPC is declared as the port mapping's appProtocol."""
+    command: Sequence[str] | None = None
+    """The container's command instead of the image's CMD (one image, two services)."""
 
 
 def container_definition(
@@ -127,11 +131,16 @@ def container_definition(
         if args.read_only_root_filesystem
         else {}
     )
+    port_mapping: dict[str, Any] = {"containerPort": args.port, "protocol": "tcp", "name": f"{name}-{args.port}"}
+    if args.protocol in aws_facts.APP_PROTOCOL:
+        port_mapping["appProtocol"] = aws_facts.APP_PROTOCOL[args.protocol]
+    command = {"command": list(args.command)} if args.command is not None else {}
     return {
         "name": name,
         "image": image,
         "essential": True,
-        "portMappings": [{"containerPort": args.port, "protocol": "tcp", "name": f"{name}-{args.port}"}],
+        **command,
+        "portMappings": [port_mapping],
         "healthCheck": {
             "command": list(hc.command),
             "interval": hc.interval,

@@ -111,6 +111,10 @@ class Autoscaling(Model):
 RecordType = Literal["A", "SRV"]
 Architecture = Literal["arm64", "x86_64"]
 Capacity = Literal["onDemand", "spot"]
+# What the port speaks. `grpc` declares the port gRPC in the task definition and makes the services the
+# port is open to (allowFrom) get it as a gRPC target (`dns:///<name>.<namespace>:<port>`); `tcp` is anything
+# else (a datastore). The API routes HTTP to `http` services.
+Protocol = Literal["http", "grpc", "tcp"]
 
 
 class ServiceConfig(Model):
@@ -118,6 +122,9 @@ class ServiceConfig(Model):
 
     image: ImageRef | ImageBuild
     port: Annotated[int, int_range(1, 65535)]
+    protocol: Protocol = "http"
+    # The container's command, instead of the image's CMD: one image can run as two services.
+    command: list[str] | None = None
     cpu: Annotated[int, one_of(aws_facts.FARGATE_MEMORY_BY_CPU, "cpu (units)")] = 256
     memory: int = 512
     architecture: Architecture = "arm64"  # ARM is about 20 % cheaper, and Spot runs it
@@ -159,6 +166,16 @@ class ServiceConfig(Model):
             raise fail("memory_for_cpu", f"with cpu {cpu} memory (MiB) must be {shown}")
         return value
 
+    @field_validator("command")
+    @classmethod
+    def _a_command(cls, value: list[str] | None) -> list[str] | None:
+        # Later arguments may be empty: `redis-server --save ""` turns snapshots off.
+        if value is not None and (not value or not value[0]):
+            raise fail(
+                "command", 'must list the program and its arguments, e.g. ["python", "-m", "mapgate_app.worker"]'
+            )
+        return value
+
     @field_validator("records")
     @classmethod
     def _record_set(cls, value: list[str]) -> list[str]:
@@ -180,9 +197,20 @@ class ServiceConfig(Model):
             raise fail("allow_from", "names a service twice")
         return value
 
+    @model_validator(mode="after")
+    def _grpc_resolves_by_a(self) -> ServiceConfig:
+        # gRPC's DNS resolver reads A (and AAAA) records only; the port comes from the target.
+        if self.protocol == "grpc" and not self.registers_a:
+            raise fail("grpc_records", "protocol grpc needs A records (gRPC clients resolve A): add A to records")
+        return self
+
     @property
     def registers_srv(self) -> bool:
         return "SRV" in self.records
+
+    @property
+    def registers_a(self) -> bool:
+        return "A" in self.records
 
 
 def _check_service_name(name: str) -> str:
