@@ -114,6 +114,11 @@ SERVICE_NAME_LABEL_MAX = 63
 # https://docs.aws.amazon.com/cloud-map/latest/api/API_DiscoverInstances.html (NamespaceName)
 # So the election finds the HttpName by namespace id (GetNamespace), never by the configured name.
 
+# A Fargate container that does not exit within its stopTimeout after SIGTERM is killed; unset, that is 30 s
+# (120 s at most). The gRPC worker's drain fits inside the default.
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html (stopTimeout)
+FARGATE_DEFAULT_STOP_TIMEOUT_SECONDS = 30
+
 # --- ECS port mappings ----------------------------------------------------------------------------------------
 
 # `appProtocol` (http, http2, grpc) only applies to Service Connect, which mapgate does not use; AWS recommends

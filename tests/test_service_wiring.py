@@ -11,9 +11,10 @@ import tomllib
 
 import pytest
 
-from mapgate import contract
+from mapgate import aws_facts, contract
 from mapgate import resource_types as types
 from mapgate.cli.inventory import container_definitions
+from mapgate_app.settings import DNS_TTL_SECONDS, GrpcTiming
 from tests.harness import (
     FIREWALL,
     ROOT,
@@ -40,6 +41,22 @@ def test_the_worker_is_the_app_image_run_as_grpc(any_run: StackRun) -> None:
     assert (ROOT / "app" / "mapgate_app" / "worker.py").is_file()
     assert worker["portMappings"][0]["appProtocol"] == "grpc"
     assert "appProtocol" not in app["portMappings"][0]
+
+
+def test_the_grpc_timings_fit_the_stack(any_run: StackRun) -> None:
+    """The production defaults against what the stack deploys: the worker's TTL, and ECS's kill after SIGTERM."""
+    timing = GrpcTiming()
+    (record,) = any_run.inputs(types.DISCOVERY_SERVICE, "discovery-worker")["dnsConfig"]["dnsRecords"]
+    assert record["ttl"] == DNS_TTL_SECONDS
+    assert timing.min_resolution_ms == DNS_TTL_SECONDS * 1000
+    # Still serving while a resolver may hand out the task's address: the TTL, and some propagation.
+    assert timing.drain_seconds > DNS_TTL_SECONDS
+    # Failing health, serving, then the grace for in-flight calls, all before ECS kills the container.
+    (worker,) = containers(any_run, "worker")
+    assert "stopTimeout" not in worker
+    assert timing.drain_seconds + timing.max_age_grace_ms / 1000 < aws_facts.FARGATE_DEFAULT_STOP_TIMEOUT_SECONDS
+    # A new task is used within about max age x 1.1 + TTL: well under a minute.
+    assert timing.max_age_ms * 1.1 / 1000 + DNS_TTL_SECONDS < 60
 
 
 def test_the_app_is_told_its_peers_and_only_the_app(any_run: StackRun) -> None:
