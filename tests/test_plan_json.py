@@ -49,15 +49,16 @@ def test_the_diff_names_added_changed_and_security_changes(tmp_path: Path) -> No
     before = plan_json.document(make_plan(ROOT, "dev"))
     config = changed("dev", ["services", "worker", "port"], 9090)
     health = {"command": ["CMD", "true"]}
-    config["services"]["cache"] = {"image": "public.ecr.aws/nginx/nginx:1.27", "port": 6379, "allowFrom": ["app"]}
-    config["services"]["cache"]["healthCheck"] = health
+    # A service the dev stack does not have yet (it already has a cache).
+    config["services"]["queue"] = {"image": "public.ecr.aws/nginx/nginx:1.27", "port": 5672, "allowFrom": ["app"]}
+    config["services"]["queue"]["healthCheck"] = health
     project = project_with(tmp_path, config)
     after = plan_json.document(make_plan(project, "dev"))
     diff = plan_json.compare(before, after)
-    assert any(urn.endswith("::cache-service") for urn in diff.added)
+    assert any(urn.endswith("::queue-service") for urn in diff.added)
     assert any(urn.endswith("::worker-task") for urn in diff.changed)
     assert not diff.deleted
-    assert "+ firewall-cache_from_app: ingress tcp/6379: app calls cache" in diff.security
+    assert "+ firewall-queue_from_app: ingress tcp/5672: app calls queue" in diff.security
     assert "~ firewall-worker_from_app: ingress tcp/8080: app calls worker  ->  ingress tcp/9090: app calls worker" in (
         diff.security
     )
