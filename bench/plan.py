@@ -42,7 +42,7 @@ def generated_config(count: int) -> dict[str, object]:
             routes[f"GET /{name}"] = {"service": name, "attributes": {"zone": "a"}}
     return {
         "aws:region": "us-east-1",
-        "mapgate:network": {"availabilityZones": 3, "natGateways": "single"},
+        "mapgate:network": {"availabilityZones": 3, "egress": "natGateway"},
         "mapgate:services": services,
         "mapgate:api": {"routes": routes},
     }

@@ -210,3 +210,53 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
 # Topic ARNs; names are 1-256 of letters, digits, '-' and '_', plus '.fifo' for FIFO topics.
 # https://docs.aws.amazon.com/sns/latest/api/API_CreateTopic.html
 SNS_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
+
+# --- EC2 / VPC: the network mapgate builds ----------------------------------------------------------------------
+
+# The default route every internet-bound packet takes.
+ANYWHERE_V4 = "0.0.0.0/0"
+
+# The current Amazon Linux 2023 arm64 AMI, published by AWS as a public SSM parameter: never a hard-coded id.
+# https://docs.aws.amazon.com/linux/al2023/ug/ec2.html ("Launching AL2023 using the SSM parameter")
+AL2023_ARM64_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"
+# The AL2023 AMI's root volume: 8 GiB (mapgate keeps that size; gp3 and encrypted instead of the AMI's gp2).
+AL2023_ROOT_VOLUME_GIB = 8
+# That AMI is arm64, so a NAT instance runs on a Graviton type: <family><generation>g[extras].<size>.
+# https://docs.aws.amazon.com/ec2/latest/instancetypes/instance-type-names.html
+GRAVITON_INSTANCE_TYPE = re.compile(r"^[a-z]+[0-9]+g[a-z]*\.(nano|micro|small|medium|large|[0-9]*xlarge|metal)$")
+
+# Resource ids, as EC2 prints them (8 or 17 hex digits after the prefix).
+# https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/resource-ids.html
+VPC_ID = re.compile(r"^vpc-([0-9a-f]{8}|[0-9a-f]{17})$")
+SUBNET_ID = re.compile(r"^subnet-([0-9a-f]{8}|[0-9a-f]{17})$")
+
+# The managed policy that lets SSM Session Manager reach an instance (no SSH, no key pair).
+# https://docs.aws.amazon.com/systems-manager/latest/userguide/setup-instance-permissions.html
+SSM_MANAGED_INSTANCE_POLICY = "AmazonSSMManagedInstanceCore"
+
+# Interface endpoints mapgate offers (`network.interfaceEndpoints`): what a private Fargate task of this platform
+# calls. ECR needs ecr.api and ecr.dkr (plus the S3 gateway endpoint, always there), logs is the awslogs driver,
+# servicediscovery / data-servicediscovery the Cloud Map control and discovery APIs, sts and ssm / secretsmanager
+# what apps commonly call. https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html ,
+# https://docs.aws.amazon.com/vpc/latest/privatelink/aws-services-privatelink-support.html
+INTERFACE_ENDPOINT_SERVICES = (
+    "ecr.api",
+    "ecr.dkr",
+    "logs",
+    "servicediscovery",
+    "data-servicediscovery",
+    "sts",
+    "ssm",
+    "secretsmanager",
+    "monitoring",
+)
+HTTPS_PORT = 443
+
+# Default quotas `mapgate plan` checks, each adjustable through Service Quotas.
+# Rules per security group: 60 inbound and 60 outbound (IPv4).
+# https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html#vpc-limits-security-groups
+SECURITY_GROUP_RULES_PER_DIRECTION = 60
+# Routes per route table (non-propagated): 50. Same page, "Route tables".
+ROUTES_PER_ROUTE_TABLE = 50
+# Services per cluster: 5,000. https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-quotas.html
+ECS_SERVICES_PER_CLUSTER = 5000

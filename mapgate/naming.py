@@ -29,6 +29,9 @@ SERVICE_TAG: Final = "mapgate:service"
 # What a resource is for, where the type alone does not say (the VPC link's security group).
 ROLE_TAG: Final = "mapgate:role"
 VPC_LINK_ROLE: Final = "vpc-link"
+NAT_INSTANCE_ROLE: Final = "nat-instance"
+# "public" or "private", on the subnets the Network component creates.
+SUBNET_TAG: Final = "mapgate:subnet"
 
 
 def stack_tags(stack: str, *, production: bool) -> dict[str, str]:
@@ -129,6 +132,71 @@ ROLES_SERVICE_SUFFIX: Final = "_roles"
 
 def roles_service_name(service: str) -> str:
     return f"{service}{ROLES_SERVICE_SUFFIX}"
+
+
+class NetworkChildren:
+    """The children of the Network component. Zones are numbered from 1 in the order the stack lists them."""
+
+    def __init__(self, component: str):
+        self.component = component
+        self.vpc = child(component, "vpc")
+        self.internet_gateway = child(component, "igw")
+        self.s3_endpoint = child(component, "s3")
+
+    def subnet(self, kind: str, zone: int) -> str:
+        return child(self.component, f"{kind}-{zone}")
+
+    def route_table(self, kind: str, zone: int) -> str:
+        return joined(self.component, f"{kind}-{zone}", "routes")
+
+    def association(self, kind: str, zone: int) -> str:
+        return joined(self.component, f"{kind}-{zone}", "association")
+
+    def default_route(self, kind: str, zone: int) -> str:
+        return joined(self.component, f"{kind}-{zone}", "default")
+
+    def nat(self, zone: int) -> str:
+        """A NAT gateway, or the prefix of a NAT instance's resources, serving from zone `zone`."""
+        return child(self.component, f"nat-{zone}")
+
+    def nat_ip(self, zone: int) -> str:
+        return joined(self.component, f"nat-{zone}", "ip")
+
+    def interface_endpoint(self, service: str) -> str:
+        return joined(self.component, service.replace(".", "-"), "endpoint")
+
+    @property
+    def endpoint_group(self) -> str:
+        return joined(self.component, "endpoints")
+
+    @property
+    def endpoint_ingress(self) -> str:
+        return joined(self.component, "endpoints", "from", "vpc")
+
+    # Before 0.3 the network was one awsx.ec2.Vpc named `<component>-vpc`; its children's names, for aliases.
+    @property
+    def awsx_vpc(self) -> str:
+        return self.vpc
+
+    def awsx_subnet(self, kind: str, zone: int) -> str:
+        return f"{self.vpc}-{kind}-{zone}"
+
+    def awsx_nat(self, zone: int) -> str:
+        return f"{self.vpc}-{zone}"
+
+
+class NatInstanceChildren:
+    """The Network's resources for one NAT instance, named after `NetworkChildren.nat`."""
+
+    def __init__(self, component: str):
+        self.component = component
+        self.security_group = child(component, "sg")
+        self.from_vpc = joined(component, "from", "vpc")
+        self.egress = child(component, "egress")
+        self.role = child(component, "role")
+        self.ssm_policy = child(component, "ssm")
+        self.profile = child(component, "profile")
+        self.instance = child(component, "instance")
 
 
 class FirewallChildren:

@@ -30,6 +30,8 @@ from mapgate.aws_facts import VPC_LINK_ZONE_IDS
 from mapgate.config.source import read_stack_file
 
 ACCOUNT = "123456789012"
+ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
+AMI_ID = "ami-0abcdef1234567890"  # what the SSM parameter for the current AL2023 arm64 AMI answers offline
 
 
 def assumed_zones(region: str, count: int = 6) -> dict[str, str]:
@@ -58,6 +60,10 @@ class OfflineMocks(pulumi.runtime.Mocks):
     zones: Mapping[str, str] = field(default_factory=dict)
     resources: list[Resource] = field(default_factory=list)
     calls: list[pulumi.runtime.MockCallArgs] = field(default_factory=list)
+    vpcs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """What `network.existing` lookups answer for a VPC id; unknown ids: DNS support and hostnames on."""
+    subnets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per subnet id: vpcId, availabilityZone. Unknown ids: in the VPC last asked about, zones in turn."""
 
     def __post_init__(self) -> None:
         if not self.zones:
@@ -69,13 +75,14 @@ class OfflineMocks(pulumi.runtime.Mocks):
     def _computed(self, args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
         name, inputs = args.name, args.inputs
         match args.typ:
-            case types.VPC:  # remote component: only typed outputs, never its inputs echoed back
-                zones = inputs["availabilityZoneNames"]
-                return {
-                    "vpcId": "vpc-0123456789abcdef0",
-                    "publicSubnetIds": [f"subnet-public-{i}" for i, _ in enumerate(zones)],
-                    "privateSubnetIds": [f"subnet-private-{i}" for i, _ in enumerate(zones)],
-                }
+            case types.VPC:
+                return {"arn": self._arn("ec2", f"vpc/{name}-id")}
+            case types.EIP:
+                return {"allocationId": f"eipalloc-{name}", "publicIp": "203.0.113.10"}
+            case types.INSTANCE:
+                return {"primaryNetworkInterfaceId": f"eni-{name}", "arn": self._arn("ec2", f"instance/{name}-id")}
+            case types.INSTANCE_PROFILE:
+                return {"name": name, "arn": f"arn:aws:iam::{ACCOUNT}:instance-profile/{name}"}
             case types.IMAGE:
                 return {"imageUri": f"{inputs['repositoryUrl']}@sha256:{'0' * 64}"}
             case types.SECURITY_GROUP:
@@ -113,10 +120,24 @@ class OfflineMocks(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         self.calls.append(args)
-        return self._answer(args.token), []  # the SDK iterates this despite its Optional hint
+        return self._answer(args.token, dict(args.args)), []  # the SDK iterates this despite its Optional hint
 
-    def _answer(self, token: str) -> dict[str, Any]:
+    def _subnet(self, subnet_id: str) -> dict[str, Any]:
+        if subnet_id not in self.subnets:
+            vpc_id = next((str(c.args["id"]) for c in reversed(self.calls) if c.token == types.GET_VPC), "")
+            zone = list(self.zones)[len(self.subnets) % len(self.zones)]
+            self.subnets[subnet_id] = {"vpcId": vpc_id, "availabilityZone": zone}
+        subnet = self.subnets[subnet_id]
+        zone_id = self.zones.get(subnet["availabilityZone"], "")
+        return {"id": subnet_id, "availabilityZoneId": zone_id, **subnet}
+
+    def _answer(self, token: str, args: dict[str, Any]) -> dict[str, Any]:
         match token:
+            case types.GET_VPC:
+                answer = {"cidrBlock": "10.0.0.0/16", "enableDnsSupport": True, "enableDnsHostnames": True}
+                return {"id": args["id"], **answer, **self.vpcs.get(str(args["id"]), {})}
+            case types.GET_SUBNET:
+                return self._subnet(str(args["id"]))
             case types.GET_REGION:
                 return {"region": self.region, "name": self.region, "id": self.region}
             case types.GET_CALLER_IDENTITY:
@@ -125,6 +146,8 @@ class OfflineMocks(pulumi.runtime.Mocks):
                 return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
             case types.GET_AVAILABILITY_ZONES:
                 return {"names": list(self.zones), "zoneIds": list(self.zones.values()), "id": self.region}
+            case types.GET_PARAMETER:  # the only parameter the program reads: the AL2023 arm64 AMI id
+                return {"insecureValue": AMI_ID, "value": AMI_ID, "type": "String", "version": 1}
         raise NotImplementedError(f"the program made an invoke the offline runtime does not answer: {token}")
 
 
@@ -146,6 +169,15 @@ class RecordingMonitor(MockMonitor):
         super().__init__(mocks)
         self.registrations: list[Registration] = []
         self.outputs_registered: set[str] = set()
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """The URN the engine gives: the parent's whole type chain (not only its last type, as Pulumi's
+        MockMonitor has it), and no `pulumi:pulumi:Stack` for the stack's direct children."""
+        if parent:
+            qualified = parent.split("::")[2]
+            if qualified != ROOT_STACK_TYPE:
+                type_ = f"{qualified}${type_}"
+        return "::".join([f"urn:pulumi:{pulumi.get_stack()}", pulumi.get_project(), type_, name])
 
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)

@@ -20,7 +20,6 @@ from pulumi_aws import (
     sns,
     vpc,
 )
-from pulumi_awsx import ec2 as awsx_ec2
 from pulumi_awsx import ecr as awsx_ecr
 
 
@@ -31,8 +30,17 @@ def token_of(cls: type) -> str:
     return token
 
 
-VPC = token_of(awsx_ec2.Vpc)
+VPC = token_of(ec2.Vpc)
+SUBNET = token_of(ec2.Subnet)
+INTERNET_GATEWAY = token_of(ec2.InternetGateway)
+ROUTE_TABLE = token_of(ec2.RouteTable)
+ROUTE_TABLE_ASSOCIATION = token_of(ec2.RouteTableAssociation)
+EC2_ROUTE = token_of(ec2.Route)
+EIP = token_of(ec2.Eip)
 NAT_GATEWAY = token_of(ec2.NatGateway)
+INSTANCE = token_of(ec2.Instance)
+INSTANCE_PROFILE = token_of(iam.InstanceProfile)
+VPC_ENDPOINT = token_of(ec2.VpcEndpoint)
 SECURITY_GROUP = token_of(ec2.SecurityGroup)
 INGRESS_RULE = token_of(vpc.SecurityGroupIngressRule)
 EGRESS_RULE = token_of(vpc.SecurityGroupEgressRule)
@@ -66,3 +74,6 @@ GET_REGION = "aws:index/getRegion:getRegion"
 GET_CALLER_IDENTITY = "aws:index/getCallerIdentity:getCallerIdentity"
 GET_PARTITION = "aws:index/getPartition:getPartition"
 GET_AVAILABILITY_ZONES = "aws:index/getAvailabilityZones:getAvailabilityZones"
+GET_PARAMETER = "aws:ssm/getParameter:getParameter"
+GET_VPC = "aws:ec2/getVpc:getVpc"
+GET_SUBNET = "aws:ec2/getSubnet:getSubnet"

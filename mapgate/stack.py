@@ -14,7 +14,15 @@ from mapgate.components.cluster import Cluster, ClusterArgs
 from mapgate.components.discovery import DiscoveredService, Discovery, DiscoveryArgs
 from mapgate.components.election import LeaderElection, LeaderElectionArgs
 from mapgate.components.image import ImageRepository, ImageRepositoryArgs
-from mapgate.components.network import Firewall, FirewallArgs, Network, NetworkArgs
+from mapgate.components.network import (
+    ExistingNetwork,
+    Firewall,
+    FirewallArgs,
+    NatInstanceSpec,
+    NatKind,
+    Network,
+    NetworkArgs,
+)
 from mapgate.components.service import (
     AwsContext,
     ContainerHealthCheck,
@@ -23,8 +31,8 @@ from mapgate.components.service import (
     FargateServiceArgs,
     Scaling,
 )
-from mapgate.config import ImageBuild, ServiceConfig, StackConfig
-from mapgate.lookups import look_up_aws, resolve_zones
+from mapgate.config import ImageBuild, NetworkConfig, ServiceConfig, StackConfig
+from mapgate.lookups import check_existing_vpc, look_up_aws, nat_instance_ami, resolve_zones
 
 
 @dataclass(frozen=True)
@@ -185,17 +193,53 @@ def route_target(
     return discovery.service_arns[service]
 
 
+def network_args(
+    network: NetworkConfig, *, zones: list[str], context: AwsContext, ami_id: str | None, tags: dict[str, str]
+) -> NetworkArgs:
+    """The config's one egress choice, as the Network component's NAT kind and count."""
+    egress = network.egress_choice
+    nat: NatKind | None = (
+        "gateway" if egress.startswith("natGateway") else "instance" if egress.startswith("natInstance") else None
+    )
+    return NetworkArgs(
+        cidr=network.cidr,
+        zones=zones,
+        region=context.region,
+        partition=context.partition,
+        tags=tags,
+        nat=nat,
+        nat_per_az=egress.endswith("PerAz"),
+        interface_endpoints=list(network.interface_endpoints),
+        existing=ExistingNetwork(
+            vpc_id=existing.vpc_id,
+            private_subnet_ids=existing.private_subnet_ids,
+            public_subnet_ids=existing.public_subnet_ids,
+        )
+        if (existing := network.existing) is not None
+        else None,
+        nat_instance=NatInstanceSpec(instance_type=network.nat_instance.instance_type, ami_id=ami_id)
+        if ami_id is not None
+        else None,
+    )
+
+
 def build(cfg: StackConfig, stack: str) -> StackOutputs:
     """Create the whole platform for one stack. Every lookup that can fail runs before the first resource."""
     context = look_up_aws()
-    zones = resolve_zones(cfg.network.availability_zones, context.region)
+    if cfg.network.existing is not None:
+        check_existing_vpc(cfg.network.existing, context.region)
+        zones: list[str] = []
+        ami_id = None
+    else:
+        zones = resolve_zones(cfg.network.availability_zones, context.region)
+        egress = cfg.network.egress_choice
+        ami_id = nat_instance_ami(egress) if egress.startswith("natInstance") else None
+    if cfg.network.deprecation:
+        pulumi.log.warn(cfg.network.deprecation)
     tags = naming.stack_tags(stack, production=cfg.production)
     routed = frozenset(cfg.routed_services())
 
-    network = Network(
-        naming.NETWORK,
-        NetworkArgs(cidr=cfg.network.cidr, zones=zones, nat_gateways=cfg.network.nat_gateways, tags=tags),
-    )
+    network = Network(naming.NETWORK, network_args(cfg.network, zones=zones, context=context, ami_id=ami_id, tags=tags))
     firewall = Firewall(
         naming.FIREWALL,
         FirewallArgs(
@@ -281,7 +325,7 @@ def build(cfg: StackConfig, stack: str) -> StackOutputs:
                     )
                     for key, route in sorted(cfg.api.routes.items())
                 ],
-                subnet_ids=network.task_subnet_ids,
+                subnet_ids=network.vpc_link_subnet_ids,
                 vpc_link_security_group_id=firewall.vpc_link_security_group_id,
                 throttling_rate_limit=cfg.api.throttling.rate_limit,
                 throttling_burst_limit=cfg.api.throttling.burst_limit,

@@ -37,8 +37,8 @@ ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 ROLE = "aws:iam/role:Role"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 STAGE = "aws:apigatewayv2/stage:Stage"
-VPC = "awsx:ec2:Vpc"
 NAT_GATEWAY = "aws:ec2/natGateway:NatGateway"
+INSTANCE = "aws:ec2/instance:Instance"
 # The tag mapgate sets on every resource of a production stack (mapgate.naming.ENVIRONMENT_TAG).
 ENVIRONMENT_TAG = "mapgate:environment"
 
@@ -140,6 +140,13 @@ def cloud_map_custom_health(props: Mapping[str, Any], report: Report) -> None:
         report("Route 53 health checks do not work in a private DNS namespace")
 
 
+def imdsv2_no_key_pair(props: Mapping[str, Any], report: Report) -> None:
+    if (props.get("metadataOptions") or {}).get("httpTokens") != "required":
+        report("instance metadata answers without a session token: require IMDSv2 (metadataOptions.httpTokens)")
+    if props.get("keyName"):
+        report(f"instance has the key pair {props['keyName']}; reach it through SSM Session Manager instead")
+
+
 def no_open_ingress(props: Mapping[str, Any], report: Report) -> None:
     if props.get("cidrIpv4") in ANYWHERE or props.get("cidrIpv6") in ANYWHERE:
         report(f"ingress from {props.get('cidrIpv4') or props.get('cidrIpv6')}")
@@ -202,16 +209,34 @@ def circuit_breaker(props: Mapping[str, Any], report: Report) -> None:
 # --- stack rules ----------------------------------------------------------------------------------------------
 
 
+def _is_nat_instance(typ: str, props: Mapping[str, Any]) -> bool:
+    # An instance that forwards others' packets must have the source/dest check off; nothing else does.
+    return typ == INSTANCE and props.get("sourceDestCheck") is False
+
+
 def has_nat(resources: list[tuple[str, Mapping[str, Any]]]) -> bool:
-    for typ, props in resources:
-        if typ == NAT_GATEWAY:
-            return True
-        if typ == VPC:
-            nat = props.get("natGateways")
-            # the component's inputs carry the strategy; its outputs, the NAT gateways it made
-            if (isinstance(nat, dict) and nat.get("strategy") not in (None, "None")) or (isinstance(nat, list) and nat):
-                return True
-    return False
+    return any(typ == NAT_GATEWAY or _is_nat_instance(typ, props) for typ, props in resources)
+
+
+def nat_instance_closed(resources: list[tuple[str, Mapping[str, Any]]], report: Report) -> None:
+    """A NAT instance's groups admit nothing from anywhere and no SSH.
+
+    Inline rules are the no-inline-ingress-from-anywhere rule's."""
+    groups = {
+        str(group)
+        for typ, props in resources
+        if _is_nat_instance(typ, props)
+        for group in props.get("vpcSecurityGroupIds") or []
+    }
+    for typ, rule in resources:
+        if typ != INGRESS_RULE or str(rule.get("securityGroupId")) not in groups:
+            continue
+        opened = {rule.get("cidrIpv4"), rule.get("cidrIpv6")} & ANYWHERE
+        if opened:
+            report(f"the NAT instance's security group admits {', '.join(sorted(str(o) for o in opened))}")
+        low, high = rule.get("fromPort"), rule.get("toPort")
+        if low is not None and high is not None and low <= 22 <= high:
+            report("the NAT instance's security group opens SSH (port 22); use SSM Session Manager")
 
 
 def no_public_ip_behind_nat(resources: list[tuple[str, Mapping[str, Any]]], report: Report) -> None:
@@ -225,6 +250,10 @@ def no_public_ip_behind_nat(resources: list[tuple[str, Mapping[str, Any]]], repo
 RULES: list[Rule] = [
     Rule("ecs-no-public-ip-behind-nat", "ECS.2", "No public task IPs in a stack that has NAT gateways.",
          MANDATORY, None, no_public_ip_behind_nat),
+    Rule("nat-instance-no-public-ingress", "EC2.18 / EC2.19",
+         "A NAT instance admits nothing from anywhere and no SSH.", MANDATORY, None, nat_instance_closed),
+    Rule("ec2-imdsv2-no-key-pair", "EC2.8", "Instances require IMDSv2 and carry no SSH key pair.",
+         MANDATORY, INSTANCE, imdsv2_no_key_pair),
     Rule("ecs-public-ip", "ECS.2", "Tasks with public IPs (the cheap no-NAT layout of dev).",
          ADVISORY, ECS_SERVICE, public_ip),
     Rule("ecs-no-privileged-containers", "ECS.4", "Containers do not run privileged.",

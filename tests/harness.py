@@ -18,6 +18,7 @@ from mapgate.config.source import project_keys
 from mapgate.offline import (
     ACCOUNT,
     OfflineMocks,
+    Resource,
     StackRun,
     run_program,
 )
@@ -95,3 +96,16 @@ def environment(run: StackRun, service: str) -> dict[str, str]:
 API = naming.ApiChildren(naming.API)
 DISCOVERY = naming.DiscoveryChildren(naming.DISCOVERY)
 FIREWALL = naming.FirewallChildren(naming.FIREWALL)
+NETWORK = naming.NetworkChildren(naming.NETWORK)
+NAT_1 = naming.NatInstanceChildren(NETWORK.nat(1))
+
+
+def made_by(run: StackRun, typ: str, component_type: str) -> list[Resource]:
+    """The resources of type `typ` whose parent is a component of type `component_type` (e.g. the Firewall)."""
+    urns = {r.urn: r for r in run.registrations}
+    parents = {
+        (r.typ, r.name)
+        for r in run.registrations
+        if r.typ == typ and r.parent in urns and urns[r.parent].typ == component_type
+    }
+    return [r for r in run.of_type(typ) if (r.typ, r.name) in parents]

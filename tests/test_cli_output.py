@@ -115,8 +115,9 @@ def test_on_a_terminal_no_line_is_wider_than_it(
     lines = screen.getvalue().splitlines()
     assert max(len(line) for line in lines) == 72
     # A tree line goes on under its own branch.
-    at = next(i for i, line in enumerate(lines) if "network-vpc  [awsx.ec2.Vpc]" in line)
-    assert lines[at].startswith("│  └─ network-vpc")
+    # (the network's last child: its NAT instance's ingress rule, whose description wraps)
+    at = next(i for i, line in enumerate(lines) if "network-nat-1-from_vpc  [vpc.SecurityGroupIngressRule]" in line)
+    assert lines[at].startswith("│  └─ network-nat-1-from_vpc")
     assert lines[at + 1].startswith("│         ")
 
 
@@ -140,7 +141,8 @@ def test_under_an_ascii_encoding_the_tree_is_ascii(tmp_path: Path, monkeypatch: 
     stream.flush()
     text = raw.getvalue().decode("ascii")
     assert "|- network  [Network]" in text
-    assert "|  `- network-vpc  [awsx.ec2.Vpc]  10.0.0.0/16 - 2 AZs" in text
+    assert "|  |- network-vpc  [ec2.Vpc]  10.0.0.0/16 - DNS support True" in text
+    assert "|  `- network-nat-1-from_vpc  [vpc.SecurityGroupIngressRule]" in text
     assert Terminal(unicode=False).fit("naïve → ok") == "na?ve > ok"
 
 

@@ -34,16 +34,26 @@ def prod_plan() -> Plan:
 def test_tree_holds_every_component_and_the_settings_that_matter(dev_plan: Plan) -> None:
     text = render(dev_plan)
     for expected in [
-        "stack dev in us-east-1: 64 resources",
+        "stack dev in us-east-1: 89 resources",
         "├─ network  [Network]",
-        "NAT None · public 10.0.0.0/18, 10.0.64.0/18 · private 10.0.128.0/18, 10.0.192.0/18",
+        "network-vpc  [ec2.Vpc]  10.0.0.0/16 · DNS support True, hostnames True",
+        "network-public-1  [ec2.Subnet]  10.0.0.0/18 in us-east-1a · public IPs on launch",
+        "network-public-2  [ec2.Subnet]  10.0.64.0/18 in us-east-1b · public IPs on launch",
+        "network-private-1  [ec2.Subnet]  10.0.128.0/18 in us-east-1a\n",
+        "network-private-2  [ec2.Subnet]  10.0.192.0/18 in us-east-1b\n",
+        "network-public-1_default  [ec2.Route]  0.0.0.0/0 -> gatewayId network-igw-id",
+        "network-private-2_default  [ec2.Route]  0.0.0.0/0 -> networkInterfaceId eni-network-nat-1-instance",
+        "network-nat-1-instance  [ec2.Instance]  t4g.nano · source/dest check False · IMDS tokens required"
+        " · no key pair · recovery default",
+        "network-nat-1-from_vpc  [vpc.SecurityGroupIngressRule]  ingress all from 10.0.0.0/16",
+        "network-s3  [ec2.VpcEndpoint]  Gateway com.amazonaws.us-east-1.s3 on 2 route tables",
         "discovery-app  [servicediscovery.Service]  app: A+SRV · TTL 10 · MULTIVALUE · custom health",
         "discovery-worker  [servicediscovery.Service]  worker: A · TTL 10 · MULTIVALUE · custom health",
-        "app-service  [ecs.Service]  3 tasks · FARGATE_SPOT · public IP · Cloud Map :8080 · grace 15s",
-        "worker-service  [ecs.Service]  2 tasks · FARGATE_SPOT · public IP · Cloud Map · grace 15s",
+        "app-service  [ecs.Service]  3 tasks · FARGATE_SPOT · private · Cloud Map :8080 · grace 15s",
+        "worker-service  [ecs.Service]  2 tasks · FARGATE_SPOT · private · Cloud Map · grace 15s",
         "port 8080/grpc · runs python -m mapgate_app.worker · health python -m mapgate_app.grpc_health every 5s",
         "discovery-cache  [servicediscovery.Service]  cache: SRV · TTL 10 · MULTIVALUE · custom health",
-        "cache-service  [ecs.Service]  1 task · FARGATE_SPOT · public IP · Cloud Map :6379 · grace 10s",
+        "cache-service  [ecs.Service]  1 task · FARGATE_SPOT · private · Cloud Map :6379 · grace 10s",
         "port 6379 · runs redis-server --save '' --appendonly no · health redis-cli ping | grep -q PONG every 5s",
         "firewall-cache_from_app  [vpc.SecurityGroupIngressRule]  ingress tcp/6379: app calls cache",
         "health python -m mapgate_app.healthcheck every 5s, timeout 3s, 3 retries, start 15s",
@@ -68,7 +78,10 @@ def test_prod_pages_someone_so_it_has_no_advisory(prod_plan: Plan) -> None:
 
 def test_prod_tree_shows_nat_per_az_and_private_tasks(prod_plan: Plan) -> None:
     text = render(prod_plan)
-    assert "NAT OnePerAz" in text
+    for zone in (1, 2, 3):
+        assert f"network-nat-{zone}  [ec2.NatGateway]" in text
+        assert f"network-nat-{zone}_ip  [ec2.Eip]" in text
+        assert f"network-private-{zone}_default  [ec2.Route]  0.0.0.0/0 -> natGatewayId network-nat-{zone}-id" in text
     assert "3 tasks · FARGATE · private · Cloud Map :8080" in text
     assert "Container Insights enabled" in text
 
@@ -88,13 +101,20 @@ ELECTION = {
     "DynamoDB lease writes (leader election)": ROUNDS / 1e6 * 0.625,
 }
 
+# What `mapgate plan` leaves out of the dev budget: the tasks themselves (compute and their Cloud Map instances).
+TASK_ITEMS = ("Fargate", "Cloud Map registered instances")
+
 
 def test_dev_cost_matches_hand_computed_figures(dev_plan: Plan) -> None:
-    # 6 tasks (app 3 + worker 2 + cache 1) x 0.25 vCPU / 0.5 GB, ARM64 Spot at 70 % off, 730 h; public IP per task.
+    # 6 tasks (app 3 + worker 2 + cache 1) x 0.25 vCPU / 0.5 GB, ARM64 Spot at 70 % off, 730 h; private, behind one
+    # t4g.nano NAT instance with an 8 GiB gp3 root volume and a public IPv4; the S3 gateway endpoint is free.
     expected = {
+        "NAT instance network-nat-1 (t4g.nano)": 730 * 0.0042,
+        "NAT instance network-nat-1 root volume (gp3)": 8 * 0.08,
+        "Public IPv4 of network-nat-1": 730 * 0.005,
+        "S3 gateway endpoint network-s3": 0.0,
         "Fargate arm64 Spot (70% off, assumed) vCPU": 6 * 0.25 * 730 * 0.03238 * 0.3,
         "Fargate arm64 Spot (70% off, assumed) memory": 6 * 0.5 * 730 * 0.00356 * 0.3,
-        "Public IPv4 addresses": 6 * 730 * 0.005,
         **ELECTION,
         "Route 53 private hosted zone": 0.50,
         "HTTP API requests": 1.00,
@@ -102,17 +122,22 @@ def test_dev_cost_matches_hand_computed_figures(dev_plan: Plan) -> None:
     }
     assert _by_name(dev_plan) == pytest.approx(expected)
     assert dev_plan.checked()[1].total_usd == pytest.approx(sum(expected.values()))
-    assert dev_plan.checked()[1].total_usd == pytest.approx(39.901485)
+    assert dev_plan.checked()[1].total_usd == pytest.approx(25.3575)
+    # Everything but the tasks (Fargate, Cloud Map instances) was 22.28 with a public IPv4 per task; now 11.38:
+    # the NAT instance 7.36, the election 2.03, the hosted zone, API requests and logs 2.00.
+    rest = sum(usd for name, usd in _by_name(dev_plan).items() if not name.startswith(TASK_ITEMS))
+    assert rest == pytest.approx(11.38175)
 
 
 def test_prod_cost_matches_hand_computed_figures(prod_plan: Plan) -> None:
     # 3 NAT gateways (one per AZ) with their EIPs; app 3 x 0.5/1 GB + worker 2 + cache 1 x 0.25/0.5 GB on demand.
     expected = {
-        "NAT gateways": 3 * 730 * 0.045,
-        "NAT data processed": 10 * 0.045,
+        **{f"NAT gateway network-nat-{zone}": 730 * 0.045 for zone in (1, 2, 3)},
+        "NAT gateway data processed": 10 * 0.045,
+        **{f"Elastic IP network-nat-{zone}_ip": 730 * 0.005 for zone in (1, 2, 3)},
+        "S3 gateway endpoint network-s3": 0.0,
         "Fargate arm64 on demand vCPU": (3 * 0.5 + 3 * 0.25) * 730 * 0.03238,
         "Fargate arm64 on demand memory": (3 * 1 + 3 * 0.5) * 730 * 0.00356,
-        "Public IPv4 addresses": 3 * 730 * 0.005,
         **ELECTION,
         "Route 53 private hosted zone": 0.50,
         "HTTP API requests": 1.00,
@@ -235,3 +260,75 @@ def test_readme_shows_the_current_dev_picture(dev_plan: Plan) -> None:
     assert "](docs/architecture-dev.png)" in readme
     with Image.open(ROOT / "docs" / "architecture-dev.png") as image:
         image.verify()
+
+
+def test_prod_prices_the_nat_instance_alternative(prod_plan: Plan) -> None:
+    text = render(prod_plan)
+    gateways = 3 * 730 * (0.045 + 0.005) + 10 * 0.045
+    instances = 3 * (730 * (0.0042 + 0.005) + 8 * 0.08)
+    assert f"natGatewayPerAz {gateways:>10.2f} USD/month   <- this stack" in text
+    assert f"natInstancePerAz {instances:>9.2f} USD/month\n" in text
+    assert f"egress: natInstancePerAz would save {gateways - instances:.2f} USD/month here" in text
+
+
+def test_dev_says_which_egress_wins_at_its_task_count(dev_plan: Plan) -> None:
+    text = render(dev_plan)
+    assert f"publicIp {5 * 730 * 0.005:>17.2f} USD/month\n" in text  # 5 task IPv4s: what dev paid before
+    assert f"natInstance {730 * (0.0042 + 0.005) + 8 * 0.08:>14.2f} USD/month   <- this stack" in text
+
+
+def test_61_routed_services_break_the_vpc_link_groups_rule_quota(tmp_path: Path) -> None:
+    service = {
+        "image": "public.ecr.aws/nginx/nginx:1.27",
+        "port": 80,
+        "records": ["SRV"],
+        "healthCheck": {"command": ["CMD", "true"]},
+    }
+    names = [f"s{i}" for i in range(61)]
+    config = with_prefix(
+        {"services": dict.fromkeys(names, service), "api": {"routes": {f"GET /{n}": {"service": n} for n in names}}}
+    )
+    plan = make_plan(_project_with(tmp_path, "wide", config), "wide")
+    assert plan.run is not None
+    assert not plan.ok
+    (finding,) = plan.findings
+    assert finding.startswith("security group firewall-vpc_link: 61 outbound rules, over the default quota of 60")
+    assert "Fix: fewer rules" in finding
+    assert "Service Quotas" in finding
+    assert render(plan).startswith("validation findings:\nsecurity group firewall-vpc_link: 61 outbound rules")
+
+
+def test_60_routed_services_are_within_the_quota(tmp_path: Path) -> None:
+    service = {
+        "image": "public.ecr.aws/nginx/nginx:1.27",
+        "port": 80,
+        "records": ["SRV"],
+        "healthCheck": {"command": ["CMD", "true"]},
+    }
+    names = [f"s{i}" for i in range(60)]
+    config = with_prefix(
+        {"services": dict.fromkeys(names, service), "api": {"routes": {f"GET /{n}": {"service": n} for n in names}}}
+    )
+    assert make_plan(_project_with(tmp_path, "wide", config), "wide").findings == []
+
+
+def test_interface_endpoints_are_priced_per_az(tmp_path: Path) -> None:
+    config = changed("dev", ["network", "interfaceEndpoints"], ["ecr.api", "logs"])
+    for svc in config["services"].values():
+        svc["image"] = "public.ecr.aws/nginx/nginx:1.27"
+    costs = _by_name(make_plan(_project_with(tmp_path, "ep", with_prefix(config)), "ep"))
+    assert costs["Interface endpoint network-ecr-api_endpoint (ecr.api, 2 AZs)"] == pytest.approx(2 * 730 * 0.01)
+    assert costs["Interface endpoint network-logs_endpoint (logs, 2 AZs)"] == pytest.approx(2 * 730 * 0.01)
+
+
+def test_plan_of_an_existing_vpc_prices_no_network(tmp_path: Path) -> None:
+    subnets = ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0aaaaaaaaaaaaaaa2"]
+    config = changed("dev", ["network"], {"existing": {"vpcId": "vpc-0a1b2c3d4e5f60718", "privateSubnetIds": subnets}})
+    for svc in config["services"].values():
+        svc["image"] = "public.ecr.aws/nginx/nginx:1.27"
+    plan = make_plan(_project_with(tmp_path, "byo", with_prefix(config)), "byo")
+    text = render(plan)
+    # dev without its image repository (4) and without every network resource but the empty component
+    assert "stack byo in us-east-1: 48 resources (offline, in an existing VPC (network.existing))" in text
+    assert "egress alternatives (priced the same way):\n  none\n" in text
+    assert not [name for name in _by_name(plan) if name.startswith(("NAT", "Elastic IP", "S3", "Public IPv4"))]

@@ -45,7 +45,9 @@ def test_defaults_are_cheap_and_match_the_documented_values() -> None:
         }
     )
     web = cfg.services["web"]
-    assert (cfg.network.cidr, cfg.network.availability_zones, cfg.network.nat_gateways) == ("10.0.0.0/16", 2, "none")
+    network = cfg.network
+    assert (network.cidr, network.availability_zones, network.egress_choice) == ("10.0.0.0/16", 2, "publicIp")
+    assert (network.nat_instance.instance_type, network.deprecation) == ("t4g.nano", None)
     assert cfg.namespace == "dev.mapgate.internal"  # the stack's own (parse() parses as stack dev)
     assert cfg.exposes_task_info is True
     assert (web.redeploy, cfg.api.error_alarm.topic_arn, cfg.api.error_alarm.email) == (0, None, None)
@@ -82,6 +84,69 @@ BAD = [
     ),
     ("AZ twice", ["network", "availabilityZones"], ["us-east-1a", "us-east-1a"], "network.availabilityZones", "twice"),
     ("NAT unknown", ["network", "natGateways"], "perAz", "network.natGateways", "'onePerAz'"),
+    ("egress unknown", ["network", "egress"], "nat", "network.egress", "'natInstancePerAz'"),
+    (
+        "existing VPC id",
+        ["network", "existing"],
+        {"vpcId": "vpc-1", "privateSubnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]},
+        "network.existing.vpcId",
+        "vpc-0123456789abcdef0",
+    ),
+    (
+        "existing one subnet",
+        ["network", "existing"],
+        {"vpcId": "vpc-0123456789abcdef0", "privateSubnetIds": ["subnet-0123456789abcdef0"]},
+        "network.existing.privateSubnetIds",
+        "at least 2 subnets",
+    ),
+    (
+        "existing subnet id",
+        ["network", "existing"],
+        {"vpcId": "vpc-0123456789abcdef0", "privateSubnetIds": ["subnet-0123456789abcdef0", "sn-2"]},
+        "network.existing.privateSubnetIds",
+        "'sn-2': not a subnet id",
+    ),
+    (
+        "existing subnet twice",
+        ["network", "existing"],
+        {"vpcId": "vpc-0123456789abcdef0", "privateSubnetIds": ["subnet-0123456789abcdef0"] * 2},
+        "network.existing.privateSubnetIds",
+        "twice",
+    ),
+    (
+        "existing with cidr",
+        ["network", "existing"],
+        {
+            "vpcId": "vpc-0123456789abcdef0",
+            "privateSubnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
+        },
+        "network",
+        "cannot be combined with cidr, availabilityZones, egress",
+    ),
+    (
+        "existing no subnets",
+        ["network", "existing"],
+        {"vpcId": "vpc-0123456789abcdef0"},
+        "network.existing.privateSubnetIds",
+        "required",
+    ),
+    ("endpoint unknown", ["network", "interfaceEndpoints"], ["s3"], "network.interfaceEndpoints", "gateway endpoint"),
+    ("endpoint twice", ["network", "interfaceEndpoints"], ["logs", "logs"], "network.interfaceEndpoints", "twice"),
+    ("egress twice", ["network", "natGateways"], "single", "network", "keep only egress"),
+    (
+        "NAT instance not Graviton",
+        ["network", "natInstance", "instanceType"],
+        "t3.nano",
+        "network.natInstance.instanceType",
+        "ARM (Graviton)",
+    ),
+    (
+        "NAT instance key typo",
+        ["network", "natInstance", "type"],
+        "t4g.nano",
+        "network.natInstance.type",
+        "instanceType",
+    ),
     ("namespace .local", ["namespace"], "corp.local", "namespace", "multicast DNS"),
     ("namespace bad label", ["namespace"], "my_ns.internal", "namespace", "label 'my_ns'"),
     ("namespace too long", ["namespace"], ".".join(["a" * 60] * 5), "namespace", "253"),
@@ -589,3 +654,23 @@ def test_a_changed_default_reaches_every_rule(desired_count_default: Callable[[i
     # and when another part is broken and the rules run on the sections that validated.
     config["services"]["worker"]["port"] = 0
     assert problem in problems_of(config)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"), [("none", "publicIp"), ("single", "natGateway"), ("onePerAz", "natGatewayPerAz")]
+)
+def test_the_deprecated_nat_key_means_one_egress_choice(old: str, new: str) -> None:
+    config = changed("dev", ["network", "egress"], DELETE)
+    config["network"]["natGateways"] = old
+    network = parse(config).network
+    assert network.egress_choice == new
+    assert network.deprecation is not None
+    assert f"means egress: {new}" in network.deprecation
+
+
+def test_nat_instance_settings_without_a_nat_instance_are_an_error() -> None:
+    config = changed("dev", ["network", "egress"], "natGateway")
+    config["network"]["natInstance"] = {"instanceType": "t4g.micro"}
+    (problem,) = problems_of(config)
+    assert problem.startswith("network: ")
+    assert "it only applies to egress: natInstance or natInstancePerAz" in problem

@@ -6,7 +6,7 @@ from mapgate import naming
 from mapgate import resource_types as types
 from mapgate.offline import Resource
 from tests.aws_models import request_errors
-from tests.harness import DELETE, DISCOVERY, StackRun, changed, run_stack, with_prefix
+from tests.harness import DELETE, DISCOVERY, NETWORK, StackRun, changed, run_stack, with_prefix
 
 NAMESPACE = types.NAMESPACE
 SERVICE = types.DISCOVERY_SERVICE
@@ -20,7 +20,7 @@ def test_namespace_is_private_on_the_stack_vpc(any_run: StackRun) -> None:
     (namespace,) = any_run.of_type(NAMESPACE)
     name = f"{stack_of(any_run)}.mapgate.internal"  # each stack file names its own
     assert namespace.inputs["name"] == name
-    assert namespace.inputs["vpc"] == "vpc-0123456789abcdef0"
+    assert namespace.inputs["vpc"] == any_run.one(types.VPC, NETWORK.vpc).id
     assert any_run.outputs["namespaceName"] == name
 
 

@@ -10,6 +10,7 @@ import pytest
 from mapgate import contract, naming
 from mapgate import resource_types as types
 from mapgate.cli.inventory import container_definitions
+from mapgate.components.service import FargateService
 from tests.aws_models import request_errors, shape_errors
 from tests.harness import (
     ACCOUNT,
@@ -19,6 +20,7 @@ from tests.harness import (
     containers,
     environment,
     load_stack_file,
+    made_by,
     run_stack,
     with_prefix,
 )
@@ -199,7 +201,7 @@ def test_services_wait_for_the_capacity_providers(dev_run: StackRun) -> None:
 
 
 def test_execution_role_has_only_the_managed_execution_policy(any_run: StackRun) -> None:
-    attachments = any_run.of_type(types.ROLE_POLICY_ATTACHMENT)
+    attachments = made_by(any_run, types.ROLE_POLICY_ATTACHMENT, FargateService.type_token)
     assert sorted((a.inputs["role"], a.inputs["policyArn"]) for a in attachments) == [
         (children(name).execution_role, "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy")
         for name in ("app", "cache", "worker")
@@ -207,7 +209,7 @@ def test_execution_role_has_only_the_managed_execution_policy(any_run: StackRun)
 
 
 def test_roles_trust_only_this_accounts_ecs_tasks(any_run: StackRun) -> None:
-    roles = any_run.of_type(ROLE)
+    roles = made_by(any_run, ROLE, FargateService.type_token)  # the NAT instance's: test_network.py
     assert len(roles) == 6
     for role in roles:
         (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]

@@ -15,9 +15,10 @@ from pulumi_policy import EnforcementLevel, PolicyResource, ResourceValidationAr
 
 from mapgate import resource_types as types
 from mapgate_policies import RULES, policies
-from tests.harness import API, DISCOVERY, FIREWALL, ROOT, StackRun, children
+from tests.harness import API, DISCOVERY, FIREWALL, NAT_1, ROOT, StackRun, changed, children, run_stack, with_prefix
 
 APP, WORKER, CACHE = children("app"), children("worker"), children("cache")
+NAT = NAT_1
 
 
 @dataclass(frozen=True)
@@ -67,8 +68,13 @@ def test_prod_has_no_violations(prod_run: StackRun) -> None:
     assert evaluate(resources_of(prod_run)) == []
 
 
-def test_dev_has_only_its_documented_advisories(dev_run: StackRun) -> None:
-    violations = evaluate(resources_of(dev_run))
+def test_dev_has_no_violations_now_its_tasks_are_private(dev_run: StackRun) -> None:
+    assert evaluate(resources_of(dev_run)) == []
+
+
+def test_public_ip_tasks_are_advised(dev_run: StackRun) -> None:
+    run = run_stack(with_prefix(changed("dev", ["network", "egress"], "publicIp")))
+    violations = evaluate(resources_of(run))
     assert {(v.policy, v.enforcement, v.resource) for v in violations} == {
         ("ecs-public-ip", "advisory", f"urn:{APP.ecs_service}"),
         ("ecs-public-ip", "advisory", f"urn:{WORKER.ecs_service}"),
@@ -144,6 +150,9 @@ MUTATIONS: dict[str, tuple[str, str, str, Callable[[dict[str, Any]], None]]] = {
                                     {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})}])),
     "log-group-retention": ("prod", types.LOG_GROUP, APP.logs, _delete("retentionInDays")),
     "http-api-access-logs": ("prod", types.STAGE, API.stage, _delete("accessLogSettings")),
+    "nat-instance-no-public-ingress": ("dev", types.INGRESS_RULE, NAT.from_vpc, _set(["cidrIpv4"], "0.0.0.0/0")),
+    "ec2-imdsv2-no-key-pair": ("dev", types.INSTANCE, NAT.instance,
+                               _set(["metadataOptions", "httpTokens"], "optional")),
     "http-api-throttling": ("prod", types.STAGE, API.stage,
                             _set(["defaultRouteSettings"], {"throttlingRateLimit": 50})),
 }  # fmt: skip
@@ -179,8 +188,27 @@ def test_least_privilege_allows_star_only_for_actions_without_resources(prod_run
     ]
 
 
-def test_the_nat_rule_is_silent_without_nat(dev_run: StackRun) -> None:
-    assert evaluate(resources_of(dev_run), only="ecs-no-public-ip-behind-nat") == []
+def test_the_nat_rule_is_silent_without_nat() -> None:
+    run = run_stack(with_prefix(changed("dev", ["network", "egress"], "publicIp")))
+    assert evaluate(resources_of(run), only="ecs-no-public-ip-behind-nat") == []
+
+
+def test_the_nat_rule_sees_a_nat_instance(dev_run: StackRun) -> None:
+    resources = resources_of(dev_run)
+    (service,) = [props for t, n, props in resources if n == WORKER.ecs_service]
+    service["networkConfiguration"]["assignPublicIp"] = True
+    assert [v.policy for v in evaluate(resources, only="ecs-no-public-ip-behind-nat")] == [
+        "ecs-no-public-ip-behind-nat"
+    ]
+
+
+def test_the_nat_instance_rule_catches_ssh_from_the_vpc(dev_run: StackRun) -> None:
+    resources = resources_of(dev_run)
+    (rule,) = [props for t, n, props in resources if n == NAT.from_vpc]
+    rule.update(ipProtocol="tcp", fromPort=22, toPort=22)
+    assert [v.message for v in evaluate(resources, only="nat-instance-no-public-ingress")] == [
+        "[EC2.18 / EC2.19] the NAT instance's security group opens SSH (port 22); use SSM Session Manager"
+    ]
 
 
 def test_enforcement_levels_are_as_documented() -> None:

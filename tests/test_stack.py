@@ -8,7 +8,8 @@ from collections import Counter
 import pulumi
 import pytest
 
-from tests.harness import RecordingMocks, StackRun, changed, load_stack_file, run_stack, with_prefix
+from mapgate import resource_types as types
+from tests.harness import NETWORK, RecordingMocks, StackRun, changed, load_stack_file, run_stack, with_prefix
 
 COMPONENT_TYPE = re.compile(r"^mapgate:[a-z]+:[A-Z][A-Za-z]+$")
 
@@ -25,7 +26,7 @@ def test_dev_outputs(dev_run: StackRun) -> None:
         "alarmTopicArn",
     }
     assert outputs["clusterName"] == "mapgate-dev"
-    assert outputs["vpcId"] == "vpc-0123456789abcdef0"
+    assert outputs["vpcId"] == dev_run.one(types.VPC, NETWORK.vpc).id
 
 
 def test_prod_cluster_is_named_for_its_stack(prod_run: StackRun) -> None:
@@ -54,12 +55,16 @@ def test_every_component_registers_its_outputs(any_run: StackRun) -> None:
 
 
 def test_resource_counts(dev_run: StackRun, prod_run: StackRun) -> None:
-    # Components plus the resources they register (awsx Vpc and Image count as one each under mocks).
+    # Components plus the resources they register (the awsx Image counts as one under mocks).
     # prod has app autoscaling (a scalable target and a CPU policy) and an email subscription to the alarm topic.
     # The election adds its component, the lease table and app's roles service to both. The cache service adds 11:
     # its FargateService and 6 children, its Cloud Map service, its security group with one egress and one
     # ingress (from app) rule.
-    assert (len(dev_run.registrations), len(prod_run.registrations)) == (64, 67)
+    # The network: VPC, internet gateway, S3 endpoint, and per zone two subnets, two route tables, two
+    # associations and a public route (dev, 2 zones: 17; prod, 3 zones: 24). Then NAT: dev's one NAT instance
+    # with its group, 2 rules, role, policy attachment and instance profile, and 2 private routes (9); prod's
+    # 3 EIPs, 3 NAT gateways and 3 private routes (9).
+    assert (len(dev_run.registrations), len(prod_run.registrations)) == (89, 99)
 
 
 def test_runs_are_isolated_from_each_other(dev_run: StackRun, prod_run: StackRun) -> None:

@@ -55,6 +55,6 @@ def test_a_rename_with_an_alias_keeps_its_urn(tmp_path: Path) -> None:
         "pulumi.export('done', True)\n"
     )
     run = run_program(tmp_path, {}, "dev")
-    prefix = "urn:pulumi:dev::mapgate::pulumi:pulumi:Stack$mapgate:demo:Thing::"
+    prefix = "urn:pulumi:dev::mapgate::mapgate:demo:Thing::"
     assert snapshot_diff(run, {prefix + "original"}) == ([], [])
     assert snapshot_diff(run, {prefix + "other"}) == ([prefix + "other"], [prefix + "renamed"])

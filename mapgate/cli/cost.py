@@ -10,7 +10,7 @@ from importlib import resources
 from typing import Any
 
 from mapgate import contract
-from mapgate.cli.inventory import Inventory
+from mapgate.cli.inventory import Inventory, NetworkFacts
 
 SECONDS_PER_MONTH = 730 * 3600
 
@@ -57,7 +57,51 @@ def _price(prices: dict[str, Any], key: str) -> float:
     return float(prices["prices"][key]["usd"])
 
 
-NAT_GATEWAYS = {"None": 0, "Single": 1}  # and OnePerAz: one per zone
+def instance_hour_key(instance_type: str) -> str:
+    return f"ec2.{instance_type}.hour"
+
+
+def network_items(network: NetworkFacts, usage: Usage, prices: dict[str, Any]) -> list[CostItem]:
+    """One line per NAT gateway, NAT instance (and its volume and address), Elastic IP and endpoint."""
+    hours = float(prices["hoursPerMonth"])
+    items: list[CostItem] = []
+    for name in network.nat_gateways:
+        items.append(CostItem(f"NAT gateway {name}", hours, "gateway-hours", _price(prices, "natGatewayHour")))
+    if network.nat_gateways:
+        items.append(
+            CostItem("NAT gateway data processed", usage.nat_gb, "GB (assumed)", _price(prices, "natGatewayGb"))
+        )
+    for name in network.elastic_ips:
+        items.append(CostItem(f"Elastic IP {name}", hours, "address-hours", _price(prices, "publicIpv4Hour")))
+    for nat in network.nat_instances:
+        key = instance_hour_key(nat.instance_type)
+        known = key in prices["prices"]
+        label = f"NAT instance {nat.name} ({nat.instance_type}{'' if known else ', no price in prices.json'})"
+        items.append(CostItem(label, hours, "instance-hours", _price(prices, key) if known else 0.0))
+        items.append(
+            CostItem(
+                f"NAT instance {nat.name} root volume (gp3)",
+                nat.root_volume_gib,
+                "GB-months",
+                _price(prices, "ebsGp3GbMonth"),
+            )
+        )
+        if nat.public_ip:
+            items.append(
+                CostItem(f"Public IPv4 of {nat.name}", hours, "address-hours", _price(prices, "publicIpv4Hour"))
+            )
+    for name in network.gateway_endpoints:
+        items.append(CostItem(f"S3 gateway endpoint {name}", hours, "endpoint-hours", 0.0))
+    for name, service, zones in network.interface_endpoints:
+        items.append(
+            CostItem(
+                f"Interface endpoint {name} ({service.split('.', 3)[-1]}, {zones} AZs)",
+                zones * hours,
+                "endpoint-AZ-hours",
+                _price(prices, "interfaceEndpointAzHour"),
+            )
+        )
+    return items
 
 
 @dataclass
@@ -87,12 +131,7 @@ def estimate(inventory: Inventory, usage: Usage | None = None, prices: dict[str,
     usage = usage or Usage()
     prices = prices or load_prices()
     hours = float(prices["hoursPerMonth"])
-    items: list[CostItem] = []
-
-    nat_gateways = NAT_GATEWAYS.get(inventory.nat_strategy, len(inventory.zones))
-    if nat_gateways:
-        items.append(CostItem("NAT gateways", nat_gateways * hours, "gateway-hours", _price(prices, "natGatewayHour")))
-        items.append(CostItem("NAT data processed", usage.nat_gb, "GB (assumed)", _price(prices, "natGatewayGb")))
+    items = network_items(inventory.network, usage, prices)
 
     # Fargate by architecture and capacity; tasks run all month at their desired count.
     vcpu_hours: dict[tuple[str, str], float] = defaultdict(float)
@@ -120,10 +159,14 @@ def estimate(inventory: Inventory, usage: Usage | None = None, prices: dict[str,
             )
         )
 
-    public_ips = nat_gateways + public_ip_tasks
-    if public_ips:
+    if public_ip_tasks:
         items.append(
-            CostItem("Public IPv4 addresses", public_ips * hours, "address-hours", _price(prices, "publicIpv4Hour"))
+            CostItem(
+                "Public IPv4 addresses of tasks",
+                public_ip_tasks * hours,
+                "address-hours",
+                _price(prices, "publicIpv4Hour"),
+            )
         )
 
     items.append(
@@ -170,3 +213,58 @@ def estimate(inventory: Inventory, usage: Usage | None = None, prices: dict[str,
         )
     items.append(CostItem("CloudWatch Logs ingestion", usage.log_gb, "GB (assumed)", _price(prices, "logsIngestionGb")))
     return Estimate(items=items, prices=prices, usage=usage)
+
+
+def _current_egress(inventory: Inventory) -> str:
+    network, zones = inventory.network, max(len(inventory.zones), 1)
+    if network.nat_gateways:
+        return "natGatewayPerAz" if len(network.nat_gateways) == zones > 1 else "natGateway"
+    if network.nat_instances:
+        return "natInstancePerAz" if len(network.nat_instances) == zones > 1 else "natInstance"
+    return "publicIp"
+
+
+def egress_costs(inventory: Inventory, usage: Usage, prices: dict[str, Any]) -> dict[str, float]:
+    """What each `network.egress` choice would cost this stack a month: NAT, its addresses, and task IPs."""
+    hours = float(prices["hoursPerMonth"])
+    ipv4 = _price(prices, "publicIpv4Hour") * hours
+    zones = max(len(inventory.zones), 1)
+    tasks = sum(service.tasks for service in inventory.services)
+    instance_type = next((n.instance_type for n in inventory.network.nat_instances), "t4g.nano")
+    key = instance_hour_key(instance_type)
+    instance = (_price(prices, key) if key in prices["prices"] else 0.0) * hours
+    instance += ipv4 + _price(prices, "ebsGp3GbMonth") * 8
+    gateway = (_price(prices, "natGatewayHour") * hours) + ipv4
+    processed = usage.nat_gb * _price(prices, "natGatewayGb")
+    return {
+        "publicIp": tasks * ipv4,
+        "natGateway": gateway + processed,
+        "natGatewayPerAz": zones * gateway + processed,
+        "natInstance": instance,
+        "natInstancePerAz": zones * instance,
+    }
+
+
+def egress_alternatives(inventory: Inventory, usage: Usage, prices: dict[str, Any]) -> list[str]:
+    """Every egress choice priced for this stack, and what a NAT instance per zone would save a NAT gateway one."""
+    if not inventory.zones:
+        return []  # an existing VPC: its egress is not mapgate's to choose
+    costs = egress_costs(inventory, usage, prices)
+    current = _current_egress(inventory)
+    tasks = sum(service.tasks for service in inventory.services)
+    lines = [
+        f"at {tasks} tasks, {len(inventory.zones)} AZs and {usage.nat_gb:g} GB/month through NAT (--nat-gb):",
+        *(
+            f"  {choice:<17} {usd:>8.2f} USD/month{'   <- this stack' if choice == current else ''}"
+            for choice, usd in costs.items()
+        ),
+    ]
+    if current.startswith("natGateway"):
+        alternative = current.replace("Gateway", "Instance")
+        saving = costs[current] - costs[alternative]
+        lines.append(
+            f"egress: {alternative} would save {saving:.2f} USD/month here; it trades the managed, highly available "
+            "NAT gateway (up to 100 Gbps, no patching) for one small EC2 instance per NAT (burstable bandwidth, "
+            "recovered by EC2 on hardware failure, minutes of lost egress when it fails)"
+        )
+    return lines

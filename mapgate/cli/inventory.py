@@ -105,11 +105,32 @@ class AlarmTopic:
 
 
 @dataclass(frozen=True)
+class NatInstanceFacts:
+    name: str
+    instance_type: str
+    root_volume_gib: int
+    public_ip: bool
+
+
+@dataclass(frozen=True)
+class NetworkFacts:
+    """What carries traffic out of the VPC: every NAT, every address and every endpoint, by logical name."""
+
+    zones: list[str]
+    """The zones of the stack's subnets, in the stack's order."""
+    nat_gateways: list[str]
+    nat_instances: list[NatInstanceFacts]
+    elastic_ips: list[str]
+    gateway_endpoints: list[str]
+    """(name, service) of each interface endpoint, with the zones it has a network interface in."""
+    interface_endpoints: list[tuple[str, str, int]]
+
+
+@dataclass(frozen=True)
 class Inventory:
     namespace: str
     zones: list[str]
-    nat_strategy: str
-    """awsx's NAT gateway strategy: None, Single or OnePerAz."""
+    network: NetworkFacts
     services: list[ServiceFacts]
     routes: list[RouteFacts]
     peers: list[tuple[str, str]]
@@ -128,12 +149,12 @@ class Inventory:
 
     @classmethod
     def read(cls, run: StackRun) -> Inventory:
-        (vpc,) = run.of_type(types.VPC)
         namespaces = run.of_type(types.NAMESPACE)
+        network = _network(run)
         return cls(
             namespace=str(namespaces[0].inputs["name"]) if namespaces else "",
-            zones=list(vpc.inputs["availabilityZoneNames"]),
-            nat_strategy=str(vpc.inputs["natGateways"]["strategy"]),
+            zones=network.zones,
+            network=network,
             services=_services(run),
             routes=_routes(run),
             peers=_peers(run),
@@ -141,6 +162,40 @@ class Inventory:
             namespaces=len(namespaces),
             alarm_topics=_alarm_topics(run),
         )
+
+
+def _label(resource: Resource) -> str:
+    """What a person calls a resource: its `Name` tag (a tag, so readers stay off logical names)."""
+    return str((resource.inputs.get("tags") or {}).get("Name", resource.typ.rsplit(":", 1)[-1]))
+
+
+def _network(run: StackRun) -> NetworkFacts:
+    public = sorted(
+        (r for r in run.of_type(types.SUBNET) if (r.inputs.get("tags") or {}).get(naming.SUBNET_TAG) == "public"),
+        key=lambda r: r.name,
+    )
+    endpoints = run.of_type(types.VPC_ENDPOINT)
+    return NetworkFacts(
+        zones=[str(r.inputs["availabilityZone"]) for r in public],
+        nat_gateways=sorted(_label(r) for r in run.of_type(types.NAT_GATEWAY)),
+        nat_instances=[
+            NatInstanceFacts(
+                name=_label(r),
+                instance_type=str(r.inputs["instanceType"]),
+                root_volume_gib=int(r.inputs["rootBlockDevice"]["volumeSize"]),
+                public_ip=bool(r.inputs.get("associatePublicIpAddress")),
+            )
+            for r in run.of_type(types.INSTANCE)
+            if (r.inputs.get("tags") or {}).get(naming.ROLE_TAG) == naming.NAT_INSTANCE_ROLE
+        ],
+        elastic_ips=sorted(_label(r) for r in run.of_type(types.EIP)),
+        gateway_endpoints=sorted(_label(r) for r in endpoints if r.inputs.get("vpcEndpointType") == "Gateway"),
+        interface_endpoints=sorted(
+            (_label(r), str(r.inputs["serviceName"]), len(r.inputs.get("subnetIds") or []))
+            for r in endpoints
+            if r.inputs.get("vpcEndpointType") == "Interface"
+        ),
+    )
 
 
 def _is_roles_service(resource: Resource) -> bool:
@@ -200,6 +255,8 @@ def _routes(run: StackRun) -> list[RouteFacts]:
 def _peers(run: StackRun) -> list[tuple[str, str]]:
     peers = []
     for rule in run.of_type(types.INGRESS_RULE):
+        if "referencedSecurityGroupId" not in rule.inputs:
+            continue  # a CIDR rule (the NAT instance's, from the VPC): no service on either end
         target = naming.service_of(run.by_id(str(rule.inputs["securityGroupId"])).inputs)
         source = naming.service_of(run.by_id(str(rule.inputs["referencedSecurityGroupId"])).inputs)
         if target is not None and source is not None:

@@ -18,9 +18,10 @@ import pulumi
 
 from mapgate import aws_facts
 from mapgate import resource_types as types
-from mapgate.cli.cost import Estimate, Usage, estimate
+from mapgate.cli.cost import Estimate, Usage, egress_alternatives, estimate
 from mapgate.cli.inventory import Inventory, container_definitions
 from mapgate.cli.known_warnings import explain
+from mapgate.cli.quotas import quota_findings
 from mapgate.cli.terminal import plural
 from mapgate.components.api import HttpApi
 from mapgate.components.cluster import Cluster
@@ -71,7 +72,7 @@ def make_plan(project_dir: Path, stack: str, usage: Usage | None = None) -> Plan
     except (pulumi.RunError, ConfigError) as error:
         return Plan(stack, region, None, str(error).splitlines())
     inventory = Inventory.read(run)
-    return Plan(stack, region, run, [], estimate(inventory, usage), inventory, region_assumed)
+    return Plan(stack, region, run, quota_findings(run), estimate(inventory, usage), inventory, region_assumed)
 
 
 # --- the tree ------------------------------------------------------------------------------------------------
@@ -96,19 +97,42 @@ def describe(typ: str, inputs: dict[str, Any]) -> str:
     """The settings worth seeing for one resource, in a line."""
     match typ:
         case types.VPC:
-            zones = inputs["availabilityZoneNames"]
-            public, private = (spec["cidrBlocks"] for spec in inputs["subnetSpecs"])
-            return (
-                f"{inputs['cidrBlock']} · {plural(len(zones), 'AZ')} {', '.join(zones)}"
-                f" · NAT {inputs['natGateways']['strategy']}"
-                f" · public {', '.join(public)} · private {', '.join(private)}"
+            dns = f"DNS support {inputs['enableDnsSupport']}, hostnames {inputs['enableDnsHostnames']}"
+            return f"{inputs['cidrBlock']} · {dns}"
+        case types.SUBNET:
+            public = " · public IPs on launch" if inputs.get("mapPublicIpOnLaunch") else ""
+            return f"{inputs['cidrBlock']} in {inputs['availabilityZone']}{public}"
+        case types.EC2_ROUTE:
+            target = next(
+                (
+                    f"{key} {inputs[key]}"
+                    for key in ("gatewayId", "natGatewayId", "networkInterfaceId")
+                    if key in inputs
+                ),
+                "",
             )
+            return f"{inputs['destinationCidrBlock']} -> {target}"
+        case types.NAT_GATEWAY:
+            return "managed NAT: $/hour + $/GB processed"
+        case types.EIP:
+            return "public IPv4 of a NAT gateway"
+        case types.INSTANCE:
+            metadata = inputs.get("metadataOptions") or {}
+            return (
+                f"{inputs['instanceType']} · source/dest check {inputs.get('sourceDestCheck')}"
+                f" · IMDS tokens {metadata.get('httpTokens')} · no key pair · recovery"
+                f" {(inputs.get('maintenanceOptions') or {}).get('autoRecovery')}"
+            )
+        case types.VPC_ENDPOINT:
+            tables = len(inputs.get("routeTableIds") or [])
+            where = f"on {tables} route tables" if tables else f"in {len(inputs.get('subnetIds') or [])} subnets"
+            return f"{inputs['vpcEndpointType']} {inputs['serviceName']} {where}"
         case types.SECURITY_GROUP:
             return str(inputs.get("description", ""))
         case types.INGRESS_RULE:
-            return f"ingress tcp/{int(inputs['fromPort'])}: {inputs['description']}"
+            return f"ingress {_rule_scope(inputs)}: {inputs['description']}"
         case types.EGRESS_RULE:
-            where = inputs.get("cidrIpv4") or f"tcp/{int(inputs['fromPort'])}"
+            where = inputs.get("cidrIpv4") or _rule_scope(inputs)
             return f"egress {where}: {inputs['description']}"
         case types.NAMESPACE:
             return f"private DNS namespace {inputs['name']}"
@@ -178,6 +202,12 @@ def describe(typ: str, inputs: dict[str, Any]) -> str:
         case types.ECR_REPOSITORY:
             return "scan on push" if inputs["imageScanningConfiguration"]["scanOnPush"] else "no scan"
     return ""
+
+
+def _rule_scope(rule: dict[str, Any]) -> str:
+    if rule.get("ipProtocol") == "-1":
+        return f"all from {rule.get('cidrIpv4')}" if rule.get("cidrIpv4") else "all"
+    return f"tcp/{int(rule['fromPort'])}"
 
 
 def policy_actions(document: dict[str, Any]) -> list[str]:
@@ -266,13 +296,16 @@ def render(plan: Plan) -> str:
         return "\n".join(["validation findings:", *plan.findings])
     run, cost = plan.checked()
     assert plan.inventory is not None  # read with the cost
+    zones = plan.inventory.zones
+    where = f"zones assumed: {', '.join(zones)}" if zones else "in an existing VPC (network.existing)"
     header = (
         f"stack {plan.stack} in {plan.region}{' (assumed)' if plan.region_assumed else ''}: "
         f"{plural(len(run.registrations), 'resource')}"
-        f" (offline, zones assumed: {', '.join(plan.inventory.zones)})"
+        f" (offline, {where})"
     )
     warnings = [line for w in run.warnings for line in _warning_lines(w)] or ["  none"]
     notes = [f"  {note}" for note in advisories(plan)] or ["  none"]
+    alternatives = [f"  {line}" for line in egress_alternatives(plan.inventory, cost.usage, cost.prices)] or ["  none"]
     return "\n".join(
         [
             header,
@@ -281,6 +314,8 @@ def render(plan: Plan) -> str:
             "",
             "monthly cost estimate:",
             *cost_lines(cost),
+            "egress alternatives (priced the same way):",
+            *alternatives,
             "",
             "validation: ok",
             "advisories (valid, but worth knowing):",
