@@ -173,7 +173,7 @@ class NetworkChildren:
     def endpoint_ingress(self) -> str:
         return joined(self.component, "endpoints", "from", "vpc")
 
-    # Before 0.3 the network was one awsx.ec2.Vpc named `<component>-vpc`; its children's names, for aliases.
+    # Up to 0.2.0 the network was one awsx.ec2.Vpc named `<component>-vpc`; its children's names, for aliases.
     @property
     def awsx_vpc(self) -> str:
         return self.vpc

@@ -9,7 +9,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from mapgate import contract
+from mapgate import aws_facts, contract
 from mapgate.cli.inventory import Inventory, NetworkFacts
 
 SECONDS_PER_MONTH = 730 * 3600
@@ -233,7 +233,7 @@ def egress_costs(inventory: Inventory, usage: Usage, prices: dict[str, Any]) -> 
     instance_type = next((n.instance_type for n in inventory.network.nat_instances), "t4g.nano")
     key = instance_hour_key(instance_type)
     instance = (_price(prices, key) if key in prices["prices"] else 0.0) * hours
-    instance += ipv4 + _price(prices, "ebsGp3GbMonth") * 8
+    instance += ipv4 + _price(prices, "ebsGp3GbMonth") * aws_facts.AL2023_ROOT_VOLUME_GIB
     gateway = (_price(prices, "natGatewayHour") * hours) + ipv4
     processed = usage.nat_gb * _price(prices, "natGatewayGb")
     return {

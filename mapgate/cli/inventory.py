@@ -122,8 +122,8 @@ class NetworkFacts:
     nat_instances: list[NatInstanceFacts]
     elastic_ips: list[str]
     gateway_endpoints: list[str]
-    """(name, service) of each interface endpoint, with the zones it has a network interface in."""
     interface_endpoints: list[tuple[str, str, int]]
+    """(name, service, zones) of each interface endpoint: it has a network interface in each zone."""
 
 
 @dataclass(frozen=True)

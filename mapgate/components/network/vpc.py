@@ -70,7 +70,7 @@ class NetworkArgs:
 
 
 class _AwsxUrns:
-    """Where `awsx.ec2.Vpc` (mapgate before 0.3) put each resource, so the explicit ones keep their URNs.
+    """Where `awsx.ec2.Vpc` (mapgate up to 0.2.0) put each resource, so the explicit ones keep their URNs.
 
     awsx named its inner VPC after itself, its subnets `<vpc>-public-<n>` / `<vpc>-private-<n>` under the VPC,
     each route table, association and route after its subnet under that subnet / route table, and each NAT
