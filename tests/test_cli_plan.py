@@ -273,7 +273,7 @@ def test_prod_prices_the_nat_instance_alternative(prod_plan: Plan) -> None:
 
 def test_dev_says_which_egress_wins_at_its_task_count(dev_plan: Plan) -> None:
     text = render(dev_plan)
-    assert f"publicIp {5 * 730 * 0.005:>17.2f} USD/month\n" in text  # 5 task IPv4s: what dev paid before
+    assert f"publicIp {6 * 730 * 0.005:>17.2f} USD/month\n" in text  # 6 task IPv4s: what dev paid before
     assert f"natInstance {730 * (0.0042 + 0.005) + 8 * 0.08:>14.2f} USD/month   <- this stack" in text
 
 
@@ -329,6 +329,6 @@ def test_plan_of_an_existing_vpc_prices_no_network(tmp_path: Path) -> None:
     plan = make_plan(_project_with(tmp_path, "byo", with_prefix(config)), "byo")
     text = render(plan)
     # dev without its image repository (4) and without every network resource but the empty component
-    assert "stack byo in us-east-1: 48 resources (offline, in an existing VPC (network.existing))" in text
+    assert "stack byo in us-east-1: 59 resources (offline, in an existing VPC (network.existing))" in text
     assert "egress alternatives (priced the same way):\n  none\n" in text
     assert not [name for name in _by_name(plan) if name.startswith(("NAT", "Elastic IP", "S3", "Public IPv4"))]
