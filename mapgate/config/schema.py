@@ -1,0 +1,59 @@
+"""The JSON Schema of a mapgate stack file, for editors: completion, hover text and typo marks as you type.
+
+Generated from the config model itself (`StackConfig`), so it cannot drift from what `pulumi up` accepts; the
+model still checks more than a schema can say (cpu/memory pairs, cross-rules). Write it with
+`python -m mapgate.config.schema` (tests/test_schema.py fails when the committed file is stale).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from mapgate import PROJECT
+from mapgate.config.stack import StackConfig
+
+SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schema" / "stack.schema.json"
+# Config keys of other namespaces (aws:, pulumi:, a user's own): the Pulumi CLI passes them on, mapgate ignores them.
+OTHER_NAMESPACE = rf"^(?!{PROJECT}:)[A-Za-z0-9_.-]+:"
+
+
+def stack_file_schema() -> dict[str, Any]:
+    model = StackConfig.model_json_schema(by_alias=True, mode="validation")
+    definitions = model.pop("$defs", {})
+    required = [f"{PROJECT}:{key}" for key in model.get("required", []) if key != "namespace"]
+    config = {
+        "type": "object",
+        "description": "Stack settings. mapgate reads the `mapgate:` keys; see the README's config reference.",
+        "properties": {
+            **{f"{PROJECT}:{key}": value for key, value in model["properties"].items()},
+            "aws:region": {"type": "string", "description": "The AWS Region to deploy to, e.g. us-east-1."},
+        },
+        "patternProperties": {OTHER_NAMESPACE: {}},
+        "additionalProperties": False,
+        "required": required,
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "mapgate stack file (Pulumi.<stack>.yaml)",
+        "type": "object",
+        "properties": {"config": config},
+        "$defs": definitions,
+    }
+
+
+def rendered() -> str:
+    return json.dumps(stack_file_schema(), indent=2, sort_keys=True) + "\n"
+
+
+def main() -> int:
+    SCHEMA_FILE.parent.mkdir(exist_ok=True)
+    SCHEMA_FILE.write_text(rendered())
+    print(f"wrote {SCHEMA_FILE}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,52 @@
+"""schema/stack.schema.json: generated from the config model, current, and as strict as mapgate about keys."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from mapgate.config import schema
+from tests.harness import ROOT
+
+STACK_FILES = sorted(ROOT.glob("Pulumi.*.yaml"))
+SCHEMA_COMMENT = "# yaml-language-server: $schema=./schema/stack.schema.json"
+
+
+def validator() -> jsonschema.Draft202012Validator:
+    document = json.loads(schema.SCHEMA_FILE.read_text())
+    jsonschema.Draft202012Validator.check_schema(document)
+    return jsonschema.Draft202012Validator(document)
+
+
+def errors(stack_file: dict[str, Any]) -> list[str]:
+    return sorted(e.message for e in validator().iter_errors(stack_file))
+
+
+def test_the_committed_schema_is_the_models() -> None:
+    assert schema.SCHEMA_FILE.read_text() == schema.rendered(), "run: python -m mapgate.config.schema"
+
+
+@pytest.mark.parametrize("path", STACK_FILES, ids=lambda p: p.name)
+def test_the_shipped_stack_files_name_the_schema_and_pass_it(path: Any) -> None:
+    assert path.read_text().splitlines()[0] == SCHEMA_COMMENT
+    assert errors(yaml.safe_load(path.read_text())) == []
+
+
+def test_a_misspelt_key_is_marked_where_mapgate_would_reject_it() -> None:
+    stack = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
+    stack["config"]["mapgate:logRetentionDay"] = 7
+    stack["config"]["mapgate:services"]["app"]["desiredcount"] = 2
+    found = errors(stack)
+    assert any("'mapgate:logRetentionDay'" in e for e in found), found
+    assert any("'desiredcount'" in e for e in found), found
+
+
+def test_a_wrong_type_is_marked_and_other_namespaces_pass() -> None:
+    stack = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
+    stack["config"]["mapgate:containerInsights"] = "sometimes"
+    stack["config"]["myteam:owner"] = "platform"
+    assert errors(stack) == ["'sometimes' is not of type 'boolean'"]
