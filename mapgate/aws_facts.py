@@ -260,3 +260,39 @@ SECURITY_GROUP_RULES_PER_DIRECTION = 60
 ROUTES_PER_ROUTE_TABLE = 50
 # Services per cluster: 5,000. https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-quotas.html
 ECS_SERVICES_PER_CLUSTER = 5000
+# --- Secrets for tasks (ECS `secrets`, SSM Parameter Store, Secrets Manager, KMS) ------------------------------
+
+# A container's `secrets[].valueFrom` is the full ARN of an SSM parameter (or its name, in the task's Region) or of
+# a Secrets Manager secret, optionally followed by `:json-key:version-stage:version-id` (at most one of the two
+# version fields). https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-ssm-paramstore.html
+# The execution role needs ssm:GetParameters on the parameters and secretsmanager:GetSecretValue on the secrets, and
+# kms:Decrypt only when a customer managed key encrypts them (not with the AWS managed aws/ssm or
+# aws/secretsmanager key). https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html
+SECRETS_MANAGER_READ_ACTION = "secretsmanager:GetSecretValue"
+SSM_READ_ACTION = "ssm:GetParameters"
+KMS_DECRYPT_ACTION = "kms:Decrypt"
+# Secrets Manager appends '-' and six random characters to a secret's name in its ARN; names are at most 512 of
+# letters, digits and /_+=.@-. IAM can name one secret only by that full ARN (without it, only by a wildcard).
+# https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_iam-permissions.html#iam-resources
+# https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_CreateSecret.html
+SECRETS_MANAGER_ARN = re.compile(
+    r"^(?P<secret>arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}-[A-Za-z0-9]{6})"
+    r"(?::(?P<json_key>[^:]*):(?P<version_stage>[^:]*):(?P<version_id>[^:]*))?$"
+)
+# SSM parameter names: letters, digits and _.-/, at most 1011 characters; a hierarchical name starts with '/'; no
+# name starts with "aws" or "ssm" (any case). https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-parameter-name-constraints.html
+SSM_PARAMETER_NAME = re.compile(r"^(?!/?(?i:aws|ssm))(?:/?[A-Za-z0-9_.-]+)(?:/[A-Za-z0-9_.-]+)*$")
+SSM_PARAMETER_NAME_MAX = 1011
+SSM_PARAMETER_ARN = re.compile(r"^arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter/(?P<name>[A-Za-z0-9_.\-/]+)$")
+# A Standard-tier parameter (free) holds at most 4 KB.
+# https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-advanced-parameters.html
+SSM_STANDARD_VALUE_MAX_BYTES = 4096
+# kms:Decrypt takes a key ARN as its resource (an alias ARN does not name the key).
+# https://docs.aws.amazon.com/kms/latest/developerguide/cmks-in-iam-policies.html
+KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/(?:[0-9a-f-]{36}|mrk-[0-9a-f]{32})$")
+
+
+def ssm_parameter_arn(name: str, *, partition: str, region: str, account_id: str) -> str:
+    """The ARN of a parameter named in the task's Region: `/a/b` and `a` become `parameter/a/b` and `parameter/a`."""
+    return f"arn:{partition}:ssm:{region}:{account_id}:parameter/{name.lstrip('/')}"

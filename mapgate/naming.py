@@ -93,6 +93,7 @@ class ServiceChildren:
         self.task_role = joined(component, "task", "role")
         self.task_definition = child(component, "task")
         self.election_policy = child(component, "election")
+        self.secrets_policy = joined(component, "execution", "secrets")
         self.ecs_service = child(component, "service")
         self.scaling_target = child(component, "scaling")
         # Before 0.2 the task role and the task definition were both `<service>-task`; the alias keeps the role.
@@ -100,6 +101,10 @@ class ServiceChildren:
 
     def scaling_policy(self, metric: str) -> str:
         return child(self.component, f"scale-on-{metric}")
+
+    def secret_parameter(self, variable: str) -> str:
+        """The SSM parameter mapgate stores a `{config: …}` secret in (variable names contain no '-')."""
+        return joined(self.component, "secret", variable)
 
 
 class DiscoveryChildren:
@@ -291,6 +296,11 @@ def log_group_name(stack: str, service: str) -> str:
 
 def lease_table_name(stack: str) -> str:
     return f"{PROJECT}-{stack}-leases"
+
+
+def secret_parameter_name(stack: str, service: str, variable: str) -> str:
+    """`/mapgate/<stack>/<service>/<VARIABLE>`: the SSM parameter a `{config: …}` secret is stored in."""
+    return f"/{PROJECT}/{stack}/{service}/{variable}"
 
 
 def access_log_group_name(stack: str) -> str:

@@ -27,6 +27,7 @@ from pulumi.runtime.mocks import MockMonitor
 from mapgate import PROJECT
 from mapgate import resource_types as types
 from mapgate.aws_facts import VPC_LINK_ZONE_IDS
+from mapgate.config.secrets import SecretText
 from mapgate.config.source import read_stack_file
 
 ACCOUNT = "123456789012"
@@ -107,6 +108,8 @@ class OfflineMocks(pulumi.runtime.Mocks):
                 return {"name": name, "repositoryUrl": f"{ACCOUNT}.dkr.ecr.{self.region}.amazonaws.com/{name}"}
             case types.SNS_TOPIC:
                 return {"arn": self._arn("sns", name)}
+            case types.SSM_PARAMETER:
+                return {"arn": self._arn("ssm", f"parameter/{inputs['name'].lstrip('/')}")}
             case types.HTTP_API:
                 return {"apiEndpoint": f"https://{name}.execute-api.{self.region}.amazonaws.com"}
         return {}
@@ -260,22 +263,45 @@ def load_stack_file(project_dir: Path, stack: str) -> dict[str, Any]:
     return read_stack_file(project_dir / f"Pulumi.{stack}.yaml")
 
 
+# A stack file holds a secret as `{secure: <ciphertext>}`, which only the Pulumi CLI decrypts; offline, the program
+# gets this text in its place (still marked secret), so `plan` runs on stack files with secrets.
+UNDECRYPTED_SECRET = "offline-placeholder-for-a-secret"
+
+
+def _is_secret(value: Any) -> bool:
+    return isinstance(value, SecretText) or (isinstance(value, dict) and set(value) == {"secure"})
+
+
 def as_engine_config(config: Mapping[str, Any]) -> dict[str, str]:
-    """Encode config as the Pulumi CLI hands it to the program: strings, objects as JSON."""
-    return {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()}
+    """Encode config as the Pulumi CLI hands it to the program: strings, objects as JSON, secrets in clear."""
+
+    def encode(value: Any) -> str:
+        if isinstance(value, SecretText):
+            return value.text
+        if _is_secret(value):
+            return UNDECRYPTED_SECRET
+        return value if isinstance(value, str) else json.dumps(value)
+
+    return {key: encode(value) for key, value in config.items()}
 
 
 @contextmanager
 def _engine_environment(config: Mapping[str, Any]) -> Iterator[None]:
-    saved = os.environ.get("PULUMI_CONFIG")
-    os.environ["PULUMI_CONFIG"] = json.dumps(as_engine_config(config))
+    """The variables the Pulumi CLI sets for a program: its config, and which config keys are secrets."""
+    variables = {
+        "PULUMI_CONFIG": json.dumps(as_engine_config(config)),
+        "PULUMI_CONFIG_SECRET_KEYS": json.dumps(sorted(key for key, value in config.items() if _is_secret(value))),
+    }
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
     try:
         yield
     finally:
-        if saved is None:
-            os.environ.pop("PULUMI_CONFIG", None)
-        else:
-            os.environ["PULUMI_CONFIG"] = saved
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def run_program(

@@ -18,6 +18,7 @@ from pulumi_aws import (
     iam,
     servicediscovery,
     sns,
+    ssm,
     vpc,
 )
 from pulumi_awsx import ecr as awsx_ecr
@@ -68,6 +69,7 @@ VPC_LINK = token_of(apigatewayv2.VpcLink)
 STAGE = token_of(apigatewayv2.Stage)
 INTEGRATION = token_of(apigatewayv2.Integration)
 ROUTE = token_of(apigatewayv2.Route)
+SSM_PARAMETER = token_of(ssm.Parameter)
 
 # Invokes (data sources) the program makes before it creates anything; `mapgate.lookups` calls them.
 GET_REGION = "aws:index/getRegion:getRegion"

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from mapgate import contract, naming
+from mapgate import PROJECT, contract, naming
 from mapgate.components.api import ApiRoute, ErrorAlarmArgs, HttpApi, HttpApiArgs
 from mapgate.components.cluster import Cluster, ClusterArgs
 from mapgate.components.discovery import DiscoveredService, Discovery, DiscoveryArgs
@@ -31,7 +31,9 @@ from mapgate.components.service import (
     FargateServiceArgs,
     Scaling,
 )
-from mapgate.config import ImageBuild, NetworkConfig, ServiceConfig, StackConfig
+from mapgate.components.task_secrets import StoredSecret, TaskSecret
+from mapgate.config import ConfigSecret, ImageBuild, NetworkConfig, ServiceConfig, StackConfig
+from mapgate.config.secrets import ArnContext
 from mapgate.lookups import check_existing_vpc, look_up_aws, nat_instance_ami, resolve_zones
 
 
@@ -113,6 +115,35 @@ def task_environment(
     return environment
 
 
+def task_secrets(
+    name: str, svc: ServiceConfig, *, stack: str, context: AwsContext
+) -> tuple[list[TaskSecret], list[StoredSecret]]:
+    """The service's secrets: references to existing ones, and `{config: …}` values to store (as Pulumi secrets)."""
+    where = ArnContext(partition=context.partition, region=context.region, account_id=context.account_id)
+    references: list[TaskSecret] = []
+    stored: list[StoredSecret] = []
+    for variable, source in sorted(svc.secrets.items()):
+        if isinstance(source, ConfigSecret):
+            stored.append(
+                StoredSecret(
+                    variable=variable,
+                    parameter_name=naming.secret_parameter_name(stack, name, variable),
+                    value=pulumi.Config(PROJECT).require_secret(source.config),
+                )
+            )
+            continue
+        references.append(
+            TaskSecret(
+                variable=variable,
+                value_from=source.value_from_arn(where),
+                resource_arn=source.resource_arn(where),
+                kind=source.kind,
+                kms_key_arn=source.kms_key_arn,
+            )
+        )
+    return references, stored
+
+
 def fargate_service_args(
     name: str,
     svc: ServiceConfig,
@@ -130,6 +161,7 @@ def fargate_service_args(
 ) -> FargateServiceArgs:
     hc = svc.health_check
     scaling = svc.autoscaling
+    secrets, stored_secrets = task_secrets(name, svc, stack=stack, context=context)
     return FargateServiceArgs(
         image=image,
         port=svc.port,
@@ -162,6 +194,8 @@ def fargate_service_args(
         aws=context,
         tags={**tags, naming.SERVICE_TAG: name},
         redeploy=svc.redeploy,
+        secrets=secrets,
+        stored_secrets=stored_secrets,
         autoscaling=Scaling(
             min=scaling.min, max=scaling.max, cpu_target=scaling.cpu_target, memory_target=scaling.memory_target
         )

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from mapgate import naming
-from mapgate.config import ConfigError
+from mapgate.config import ConfigError, SecretText
 from tests.harness import StackRun, changed, run_stack, with_prefix
 
 # Service names chosen to collide with every part mapgate appends: `<svc>-task` vs a service named `<svc>-task`,
@@ -19,6 +19,7 @@ ADVERSARIAL = [
     "app-task",
     "app-execution",
     "app-scale-on",
+    "app-secret",
     "vpc",
     "vpc-link",
     "namespace",
@@ -29,7 +30,9 @@ ADVERSARIAL = [
 
 def adversarial_config() -> dict[str, Any]:
     config = changed("dev", ["services", "worker", "autoscaling"], {"min": 1, "max": 3, "memoryTarget": 60})
-    template = config["services"]["worker"]
+    # Every service also gets a stored secret and an execution-role grant, children of their own.
+    template = dict(config["services"]["worker"], secrets={"TOKEN": {"config": "token"}, "OTHER": "/shared/x"})
+    config["token"] = SecretText("offline")
     config["services"] = {name: dict(template, allowFrom=[n for n in ADVERSARIAL if n != name][:2])
                           for name in ADVERSARIAL}  # fmt: skip
     config["services"]["app"] = changed("dev", ["x"], 1)["services"]["app"]

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
+from pulumi.runtime.rpc import is_rpc_secret
 
 from mapgate import aws_facts
 from mapgate import resource_types as types
@@ -156,12 +157,16 @@ def describe(typ: str, inputs: dict[str, Any]) -> str:
             (mapping,) = container["portMappings"]
             protocol = f"/{mapping['appProtocol']}" if "appProtocol" in mapping else ""
             command = f" · runs {shlex.join(container['command'])}" if "command" in container else ""
+            secrets = [s["name"] for s in container.get("secrets", [])]
             return (
                 f"{inputs['cpu']} CPU / {inputs['memory']} MiB · {inputs['runtimePlatform']['cpuArchitecture']}"
                 f" · port {int(mapping['containerPort'])}{protocol}{command}"
                 f" · health {' '.join(hc['command'][1:])} every {hc['interval']}s, timeout {hc['timeout']}s,"
                 f" {plural(hc['retries'], 'retry', 'retries')}, start {hc['startPeriod']}s"
+                + (f" · secrets {', '.join(secrets)}" if secrets else "")
             )
+        case types.SSM_PARAMETER:
+            return f"{inputs['name']} · {inputs['type']} · value {shown(inputs['value'])}"
         case types.ECS_SERVICE:
             (strategy,) = inputs["capacityProviderStrategies"]
             network = inputs["networkConfiguration"]
@@ -208,6 +213,11 @@ def _rule_scope(rule: dict[str, Any]) -> str:
     if rule.get("ipProtocol") == "-1":
         return f"all from {rule.get('cidrIpv4')}" if rule.get("cidrIpv4") else "all"
     return f"tcp/{int(rule['fromPort'])}"
+
+
+def shown(value: Any) -> str:
+    """A value as `plan` prints it: a Pulumi secret only as `(secret)`."""
+    return "(secret)" if is_rpc_secret(value) else str(value)
 
 
 def policy_actions(document: dict[str, Any]) -> list[str]:

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from pulumi_aws import appautoscaling, cloudwatch, ecs, iam
+from pulumi_aws import appautoscaling, cloudwatch, ecs, iam, ssm
 
 from mapgate import aws_facts, naming
 from mapgate.components.base import Component
+from mapgate.components.task_secrets import StoredSecret, TaskSecret, container_secrets, execution_secrets_policy
 
 SCALE_OUT_COOLDOWN_SECONDS = 60  # react to load within a minute
 SCALE_IN_COOLDOWN_SECONDS = 300  # shrink slowly: Cloud Map needs ~30 s to see a new task as healthy
@@ -119,10 +120,19 @@ class FargateServiceArgs:
     """What the port speaks (`http`, `grpc`, `tcp`); gRPC is declared as the port mapping's appProtocol."""
     command: Sequence[str] | None = None
     """The container's command instead of the image's CMD (one image, two services)."""
+    secrets: Sequence[TaskSecret] = ()
+    """Variables ECS reads from existing SSM parameters / Secrets Manager secrets at task start."""
+    stored_secrets: Sequence[StoredSecret] = ()
+    """Variables whose values the component stores as SSM SecureString parameters first."""
 
 
 def container_definition(
-    name: str, args: FargateServiceArgs, *, image: str, environment: Mapping[str, str]
+    name: str,
+    args: FargateServiceArgs,
+    *,
+    image: str,
+    environment: Mapping[str, str],
+    secrets: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The single essential container, in the shape of ECS's RegisterTaskDefinition `ContainerDefinition`."""
     hc = args.health_check
@@ -149,6 +159,7 @@ def container_definition(
             "startPeriod": hc.start_period,
         },
         "environment": [{"name": key, "value": environment[key]} for key in sorted(environment)],
+        **({"secrets": container_secrets(secrets)} if secrets else {}),
         "dockerLabels": {
             CAPACITY_LABEL: aws_facts.CAPACITY_PROVIDER[args.capacity],
             REDEPLOY_LABEL: str(args.redeploy),
@@ -248,6 +259,8 @@ class FargateService(Component):
     Map registry (container name and port for SRV), the circuit breaker with rollback, 100 %/200 % deployment bounds, a
     health-check grace period equal to the start period, ECS Exec off, and `pulumi up` waiting (up to 10 minutes)
     for steady state; and with autoscaling, an `appautoscaling.Target` and one target-tracking `Policy` per metric.
+    With secrets: an `ssm.Parameter` (SecureString) per stored secret, and an `iam.RolePolicy` on the execution role
+    that may read exactly the task's parameters and secrets (and decrypt with exactly the named customer keys).
 
     Plain `pulumi_aws` resources rather than `awsx.ecs.FargateService`: awsx builds the task definition, roles and
     log group inside its provider, where neither a test nor `mapgate plan` can see them, and its log group keeps
@@ -309,8 +322,13 @@ class FargateService(Component):
                 opts=self.child_opts,
             )
 
-        definitions = pulumi.Output.all(args.image, pulumi.Output.from_input(dict(args.environment))).apply(
-            lambda resolved: json.dumps([container_definition(name, args, image=resolved[0], environment=resolved[1])])
+        secret_sources, secret_resources = self._secrets(children, args, execution_role)
+        definitions = pulumi.Output.all(
+            args.image, pulumi.Output.from_input(dict(args.environment)), secret_sources
+        ).apply(
+            lambda resolved: json.dumps(
+                [container_definition(name, args, image=resolved[0], environment=resolved[1], secrets=resolved[2])]
+            )
         )
         task_definition = ecs.TaskDefinition(
             children.task_definition,
@@ -328,8 +346,8 @@ class FargateService(Component):
             # Fargate task storage, so a read-only root filesystem still has a writable /tmp.
             volumes=[ecs.TaskDefinitionVolumeArgs(name=TMP_VOLUME)] if args.read_only_root_filesystem else None,
             tags=dict(args.tags),
-            # The log group must exist before a task writes to it.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group]),
+            # The log group must exist before a task writes to it, and the execution role must read its secrets.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, *secret_resources]),
         )
 
         registry = ecs.ServiceServiceRegistriesArgs(registry_arn=args.registry_arn)
@@ -388,6 +406,45 @@ class FargateService(Component):
                 "taskRoleArn": self.task_role_arn,
             }
         )
+
+    def _secrets(
+        self, children: naming.ServiceChildren, args: FargateServiceArgs, execution_role: iam.Role
+    ) -> tuple[pulumi.Output[dict[str, str]], list[pulumi.Resource]]:
+        """The SSM parameters for stored secrets, and the execution role's policy to read every secret.
+
+        Returns variable -> valueFrom for the container, and the resources a task must not start before.
+        """
+        value_from: dict[str, pulumi.Input[str]] = {s.variable: s.value_from for s in args.secrets}
+        parameter_arns: list[pulumi.Input[str]] = [s.resource_arn for s in args.secrets if s.kind == "ssm"]
+        created: list[pulumi.Resource] = []
+        for stored in args.stored_secrets:
+            parameter = ssm.Parameter(
+                children.secret_parameter(stored.variable),
+                name=stored.parameter_name,
+                type="SecureString",  # with the AWS managed key aws/ssm, which needs no kms:Decrypt grant
+                value=stored.value,
+                description=f"{stored.variable} for {children.component} tasks",
+                tags=dict(args.tags),
+                opts=self.child_opts,
+            )
+            created.append(parameter)
+            value_from[stored.variable] = parameter.arn
+            parameter_arns.append(parameter.arn)
+        if not value_from:
+            return pulumi.Output.from_input({}), []
+        secret_arns = [s.resource_arn for s in args.secrets if s.kind == "secretsmanager"]
+        kms_key_arns = sorted({s.kms_key_arn for s in args.secrets if s.kms_key_arn})
+        policy = iam.RolePolicy(
+            children.secrets_policy,
+            role=execution_role.id,
+            policy=pulumi.Output.all(*parameter_arns).apply(
+                lambda arns: execution_secrets_policy(
+                    parameter_arns=arns, secret_arns=secret_arns, kms_key_arns=kms_key_arns
+                )
+            ),
+            opts=self.child_opts,
+        )
+        return pulumi.Output.all(**value_from), [*created, policy]
 
     def _autoscale(
         self,

@@ -17,6 +17,7 @@ from mapgate.config.api import ApiConfig, ErrorAlarm, RouteConfig, Throttling
 from mapgate.config.errors import ConfigError, Problem, describe
 from mapgate.config.network import NetworkConfig
 from mapgate.config.rules import Sections, cross_problems
+from mapgate.config.secrets import ConfigSecret, SecretReference, SecretText, config_references, config_value_problems
 from mapgate.config.services import Architecture, Autoscaling, HealthCheck, ImageBuild, ServiceConfig
 from mapgate.config.source import decode_raw, engine_config, foreign_key_problems, project_keys, raw_from_pulumi
 from mapgate.config.stack import StackConfig
@@ -26,12 +27,15 @@ __all__ = [
     "Architecture",
     "Autoscaling",
     "ConfigError",
+    "ConfigSecret",
     "ErrorAlarm",
     "HealthCheck",
     "ImageBuild",
     "NetworkConfig",
     "Problem",
     "RouteConfig",
+    "SecretReference",
+    "SecretText",
     "ServiceConfig",
     "StackConfig",
     "Throttling",
@@ -54,13 +58,19 @@ def parse_config(
     data = decode_raw(raw)
     data.setdefault("namespace", naming.default_namespace(stack))
     context = {"project_dir": str(project_dir)}
+    # Keys that `{config: <key>}` secrets name are the secrets' values: checked, then dropped before the model
+    # sees the config, so no value ever reaches it.
+    references = config_references(data)
+    own_keys = frozenset(f.alias or n for n, f in StackConfig.model_fields.items())
+    secret_problems = [str(Problem(p.loc, p.key, p.message)) for p in config_value_problems(data, references, own_keys)]
+    data = {key: value for key, value in data.items() if key in own_keys or key not in references}
     try:
         cfg = StackConfig.model_validate(data, context=context)
     except ValidationError as err:
         field_problems = [describe(e) for e in err.errors()]
-        salvaged = cross_problems(Sections.salvage(data, context))
-        raise ConfigError(foreign + field_problems + [str(p) for p in salvaged]) from None
-    problems = foreign + [str(p) for p in cross_problems(Sections.of(cfg))]
+        cross = [str(p) for p in cross_problems(Sections.salvage(data, context))]
+        raise ConfigError(foreign + field_problems + cross + secret_problems) from None
+    problems = foreign + [str(p) for p in cross_problems(Sections.of(cfg))] + secret_problems
     if problems:
         raise ConfigError(problems)
     return cfg

@@ -187,6 +187,16 @@ def election_filters_have_an_election(s: Sections) -> Iterator[Problem]:
             )
 
 
+def variables_come_from_one_place(s: Sections) -> Iterator[Problem]:
+    for name, svc in s.services.items():
+        for variable in sorted(set(svc.environment) & set(svc.secrets)):
+            yield Problem(
+                ("services", name, "secrets", variable),
+                variable,
+                f"is also set in services.{name}.environment; a variable comes from environment or from secrets",
+            )
+
+
 MIN_ROUTED_TASKS_IN_PRODUCTION = 2
 
 
@@ -239,6 +249,7 @@ RULES: tuple[Rule, ...] = (
     election_filters_have_an_election,
     production_alarm_pages_someone,
     production_has_container_insights,
+    variables_come_from_one_place,
 )
 
 

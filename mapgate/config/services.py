@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, fie
 
 from mapgate import aws_facts, naming
 from mapgate.config.base import Model, ScalarString, between, fail, int_range, join, one_of
+from mapgate.config.secrets import SecretSource
 from mapgate.contract import RESERVED_ENV_PREFIXES
 
 # Docker image reference: [registry[:port]/]path[:tag][@sha256:digest]
@@ -81,7 +82,8 @@ class HealthCheck(Model):
         return value
 
 
-def _check_environment(value: dict[str, str]) -> dict[str, str]:
+def _check_environment(value: dict[str, Any]) -> dict[str, Any]:
+    """Variable names, for `environment` and `secrets` alike."""
     for name in value:
         if not _ENV_NAME.match(name):
             raise fail("env_name", f"{name!r} is not a variable name (letters, digits, '_')")
@@ -134,6 +136,8 @@ class ServiceConfig(Model):
     dns_ttl: Annotated[int, int_range(0, aws_facts.DNS_TTL_MAX)] = 10
     health_check: HealthCheck
     environment: dict[str, ScalarString] = Field(default_factory=dict)
+    # Variables whose values ECS reads from SSM / Secrets Manager at task start; see `mapgate.config.secrets`.
+    secrets: dict[str, SecretSource] = Field(default_factory=dict)
     allow_from: list[str] = Field(default_factory=list)
     leader_election: bool = False
     autoscaling: Autoscaling | None = None
@@ -188,6 +192,11 @@ class ServiceConfig(Model):
     @field_validator("environment")
     @classmethod
     def _environment(cls, value: dict[str, str]) -> dict[str, str]:
+        return _check_environment(value)
+
+    @field_validator("secrets")
+    @classmethod
+    def _secret_names(cls, value: dict[str, SecretSource]) -> dict[str, SecretSource]:
         return _check_environment(value)
 
     @field_validator("allow_from")

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from mapgate import PROJECT
 from mapgate.config.errors import StackFileError
+from mapgate.config.secrets import SecretText
 from mapgate.config.stack import StackConfig
 
 
@@ -23,10 +24,16 @@ def project_keys(config: Mapping[str, Any], project: str = PROJECT) -> dict[str,
 
 
 def engine_config() -> dict[str, Any]:
-    """Every config key the engine passed in, of every namespace."""
+    """Every config key the engine passed in, of every namespace; values set with `--secret` come as SecretText,
+    so no secret is ever handled as plain text."""
     from pulumi.runtime import config as runtime_config
 
-    return {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    values = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    secret = set(runtime_config.get_config_secret_keys_env())
+    return {
+        key: SecretText(str(value)) if key in secret or runtime_config.is_config_secret(key) else value
+        for key, value in values.items()
+    }
 
 
 def raw_from_pulumi(project: str = PROJECT) -> dict[str, Any]:
@@ -48,6 +55,8 @@ def decode_raw(raw: Mapping[str, Any]) -> dict[str, Any]:
     decoded: dict[str, Any] = {}
     for key, value in raw.items():
         spec = fields.get(key)
+        if isinstance(value, SecretText) and spec is not None:
+            value = value.text  # one of mapgate's own keys, set as a secret: read like any other
         if not isinstance(value, str) or spec is None or _is_plain_string(spec.annotation):
             decoded[key] = value
             continue
