@@ -296,3 +296,33 @@ KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/(?:[0-9a-f-
 def ssm_parameter_arn(name: str, *, partition: str, region: str, account_id: str) -> str:
     """The ARN of a parameter named in the task's Region: `/a/b` and `a` become `parameter/a/b` and `parameter/a`."""
     return f"arn:{partition}:ssm:{region}:{account_id}:parameter/{name.lstrip('/')}"
+
+
+# --- API Gateway HTTP API authorization ---------------------------------------------------------------------
+
+# Route authorization types mapgate offers (CUSTOM, a Lambda authorizer, is not offered), as CreateRoute spells them.
+# IAM: callers sign with SigV4 and need execute-api:Invoke on the route.
+# https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-access-control-iam.html
+ROUTE_AUTHORIZATION_TYPE: Mapping[str, str] = {"none": "NONE", "iam": "AWS_IAM", "jwt": "JWT"}
+# The service name SigV4 signs execute-api requests for.
+EXECUTE_API_SIGNING_NAME = "execute-api"
+# JWT authorizers: the issuer is the identity provider's base URL (API Gateway reads its OpenID discovery document
+# and JWKS from it, so it must be https); a token's `aud` or `client_id` must match one audience; the identity
+# source is one request header or query string parameter, by default the Authorization header ("Bearer <jwt>" or
+# the bare token). If a route lists scopes, the token must carry at least one of them.
+# https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-jwt-authorizer.html
+# https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/apis-apiid-authorizers.html (identitySource)
+JWT_DEFAULT_IDENTITY_SOURCE = "$request.header.Authorization"
+JWT_IDENTITY_SOURCE = re.compile(r"^\$request\.(header|querystring)\.[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+JWT_ISSUER = re.compile(r"^https://[^\s/?#]+(/[^\s?#]*)?$")
+JWT_ISSUER_MAX = 2048
+# OAuth 2.0 scope tokens: printable ASCII except space, '"' and '\'. https://www.rfc-editor.org/rfc/rfc6749#section-3.3
+OAUTH_SCOPE = re.compile(r"^[!#-\[\]-~]+$")
+# HTTP API quotas: 10 authorizers per API (raisable by AWS Support), 50 audiences per authorizer, 10 scopes per route.
+# https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html
+AUTHORIZERS_PER_API = 10
+AUDIENCES_PER_AUTHORIZER = 50
+SCOPES_PER_ROUTE = 10
+# Authorizer names are 1-128 characters (CreateAuthorizer Name); mapgate also uses them in logical names, so it
+# takes DNS labels. Authorization on $default is allowed for HTTP APIs (only WebSocket APIs limit authorization to
+# $connect): https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-routes.html

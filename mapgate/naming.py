@@ -252,6 +252,9 @@ class ApiChildren:
     def alarm_subscription(self, protocol: str) -> str:
         return joined(self.component, "alerts", protocol)
 
+    def authorizer(self, name: str) -> str:
+        return joined(self.component, "authorizer", name)
+
 
 # --- routes -----------------------------------------------------------------------------------------------------
 

@@ -69,6 +69,7 @@ VPC_LINK = token_of(apigatewayv2.VpcLink)
 STAGE = token_of(apigatewayv2.Stage)
 INTEGRATION = token_of(apigatewayv2.Integration)
 ROUTE = token_of(apigatewayv2.Route)
+AUTHORIZER = token_of(apigatewayv2.Authorizer)
 SSM_PARAMETER = token_of(ssm.Parameter)
 
 # Invokes (data sources) the program makes before it creates anything; `mapgate.lookups` calls them.

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pulumi
 
 from mapgate import PROJECT, contract, naming
-from mapgate.components.api import ApiRoute, ErrorAlarmArgs, HttpApi, HttpApiArgs
+from mapgate.components.api import ApiRoute, ErrorAlarmArgs, HttpApi, HttpApiArgs, JwtAuthorizerArgs
 from mapgate.components.cluster import Cluster, ClusterArgs
 from mapgate.components.discovery import DiscoveredService, Discovery, DiscoveryArgs
 from mapgate.components.election import LeaderElection, LeaderElectionArgs
@@ -33,6 +33,7 @@ from mapgate.components.service import (
 )
 from mapgate.components.task_secrets import StoredSecret, TaskSecret
 from mapgate.config import ConfigSecret, ImageBuild, NetworkConfig, ServiceConfig, StackConfig
+from mapgate.config.api import JwtAuthorization, authorization_kind
 from mapgate.config.secrets import ArnContext
 from mapgate.lookups import check_existing_vpc, look_up_aws, nat_instance_ami, resolve_zones
 
@@ -46,6 +47,8 @@ class StackOutputs:
     cluster_name: pulumi.Output[str]
     vpc_id: pulumi.Output[str]
     alarm_topic_arn: pulumi.Output[str] | None
+    route_authorization: dict[str, str]
+    """Route key -> none, iam or jwt: what `mapgate call` reads to sign a request or send a token."""
 
     def export(self) -> None:
         pulumi.export("apiUrl", self.api_url)
@@ -55,6 +58,7 @@ class StackOutputs:
         pulumi.export("clusterName", self.cluster_name)
         pulumi.export("vpcId", self.vpc_id)
         pulumi.export("alarmTopicArn", self.alarm_topic_arn)
+        pulumi.export("routeAuthorization", self.route_authorization)
 
 
 def image_names(cfg: StackConfig) -> dict[tuple[str, str], str]:
@@ -356,9 +360,20 @@ def build(cfg: StackConfig, stack: str) -> StackOutputs:
                         service=route.service,
                         service_arn=route_target(route.service, route.attributes, discovery, election),
                         attributes=route.attributes,
+                        authorization=authorization_kind(route.authorization),
+                        authorizer=route.authorization.jwt
+                        if isinstance(route.authorization, JwtAuthorization)
+                        else None,
+                        scopes=route.authorization.scopes if isinstance(route.authorization, JwtAuthorization) else (),
                     )
                     for key, route in sorted(cfg.api.routes.items())
                 ],
+                authorizers={
+                    name: JwtAuthorizerArgs(
+                        issuer=auth.issuer, audience=auth.audience, identity_source=auth.identity_source
+                    )
+                    for name, auth in cfg.api.authorizers.items()
+                },
                 subnet_ids=network.vpc_link_subnet_ids,
                 vpc_link_security_group_id=firewall.vpc_link_security_group_id,
                 throttling_rate_limit=cfg.api.throttling.rate_limit,
@@ -385,4 +400,7 @@ def build(cfg: StackConfig, stack: str) -> StackOutputs:
         cluster_name=cluster.cluster_name,
         vpc_id=network.vpc_id,
         alarm_topic_arn=alarm_topic_arn,
+        route_authorization={
+            key: authorization_kind(route.authorization) for key, route in sorted(cfg.api.routes.items())
+        },
     )

@@ -8,13 +8,14 @@ them on what the real dev and prod stacks register. `__main__.py` wraps them in 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pulumi_policy import (
     EnforcementLevel,
     Policy,
+    PolicyConfigSchema,
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
@@ -37,6 +38,7 @@ ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 ROLE = "aws:iam/role:Role"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 STAGE = "aws:apigatewayv2/stage:Stage"
+ROUTE = "aws:apigatewayv2/route:Route"
 NAT_GATEWAY = "aws:ec2/natGateway:NatGateway"
 INSTANCE = "aws:ec2/instance:Instance"
 # The tag mapgate sets on every resource of a production stack (mapgate.naming.ENVIRONMENT_TAG).
@@ -70,7 +72,10 @@ class Rule:
     description: str
     enforcement: EnforcementLevel
     resource_type: str | None  # None: a stack rule, over every resource
-    check: Callable[[Mapping[str, Any], Report], None] | Callable[[list[tuple[str, Mapping[str, Any]]], Report], None]
+    check: Callable[..., None]
+    """(props, report) for a resource rule; (resources, report), plus the policy's config when it has a
+    `config_schema`, for a stack rule."""
+    config_schema: PolicyConfigSchema | None = None
 
 
 # --- helpers ------------------------------------------------------------------------------------------------
@@ -247,6 +252,38 @@ def no_public_ip_behind_nat(resources: list[tuple[str, Mapping[str, Any]]], repo
             report("the stack has NAT gateways, yet an ECS service gives its tasks public IPs")
 
 
+# The one route mapgate expects to be public in production: the entry point.
+OPEN_ROUTE = "GET /"
+PUBLIC_ROUTES_CONFIG = PolicyConfigSchema(
+    properties={
+        "publicRoutes": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": 'route keys (such as "GET /health") that are public on purpose',
+        }
+    }
+)
+
+
+def routes_have_authorizers(
+    resources: Sequence[tuple[str, Mapping[str, Any]]], report: Report, config: Mapping[str, Any]
+) -> None:
+    """In production, every route but the entry point needs IAM or a JWT. Opt out per route with the pack's
+    config: `{"http-api-routes-have-authorizers": {"publicRoutes": ["GET /health"]}}`."""
+    production = any((props.get("tags") or {}).get(ENVIRONMENT_TAG) == "production" for _, props in resources)
+    if not production:
+        return
+    public = {OPEN_ROUTE, *(config.get("publicRoutes") or [])}
+    for typ, props in resources:
+        if typ != ROUTE or props.get("routeKey") in public:
+            continue
+        if props.get("authorizationType") in (None, "NONE"):
+            report(
+                f"route {props.get('routeKey')} is open to the internet: set its authorization to iam or "
+                "{jwt: …}, or list it in this policy's publicRoutes config"
+            )
+
+
 RULES: list[Rule] = [
     Rule("ecs-no-public-ip-behind-nat", "ECS.2", "No public task IPs in a stack that has NAT gateways.",
          MANDATORY, None, no_public_ip_behind_nat),
@@ -284,6 +321,9 @@ RULES: list[Rule] = [
          MANDATORY, STAGE, stage_access_logs),
     Rule("http-api-throttling", "mapgate (pulumi-aws#2363)", "HTTP API stages throttle at more than 0.",
          MANDATORY, STAGE, stage_throttling),
+    Rule("http-api-routes-have-authorizers", "APIGateway.8",
+         "In production, every route but GET / has an authorizer (opt out per route: publicRoutes).",
+         ADVISORY, None, routes_have_authorizers, PUBLIC_ROUTES_CONFIG),
 ]  # fmt: skip
 
 
@@ -304,14 +344,16 @@ def _stack_policy(rule: Rule) -> Policy:
     check: Any = rule.check
 
     def validate(args: StackValidationArgs, report: ReportViolation) -> None:
+        config = (args.get_config(),) if rule.config_schema is not None else ()
         check(
             [(r.resource_type, r.props) for r in args.resources],
             lambda message: report(f"[{rule.control}] {message}", None),
+            *config,
         )
 
     return StackValidationPolicy(
         name=rule.name, description=f"{rule.description} ({rule.control})", validate=validate,
-        enforcement_level=rule.enforcement,
+        enforcement_level=rule.enforcement, config_schema=rule.config_schema,
     )  # fmt: skip
 
 

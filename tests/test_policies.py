@@ -155,6 +155,8 @@ MUTATIONS: dict[str, tuple[str, str, str, Callable[[dict[str, Any]], None]]] = {
                                _set(["metadataOptions", "httpTokens"], "optional")),
     "http-api-throttling": ("prod", types.STAGE, API.stage,
                             _set(["defaultRouteSettings"], {"throttlingRateLimit": 50})),
+    "http-api-routes-have-authorizers": ("prod", types.ROUTE, API.route("get-leader"),
+                                         _set(["authorizationType"], "NONE")),
 }  # fmt: skip
 
 
@@ -216,6 +218,7 @@ def test_enforcement_levels_are_as_documented() -> None:
     assert {name for name, level in levels.items() if level is EnforcementLevel.ADVISORY} == {
         "ecs-public-ip",
         "ecs-read-only-root-filesystem",
+        "http-api-routes-have-authorizers",
     }
     assert all(rule.control for rule in RULES)
 

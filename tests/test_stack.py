@@ -24,13 +24,20 @@ def test_dev_outputs(dev_run: StackRun) -> None:
         "clusterName",
         "vpcId",
         "alarmTopicArn",
+        "routeAuthorization",
     }
     assert outputs["clusterName"] == "mapgate-dev"
+    # dev stays open, so the README's first curl works.
+    assert outputs["routeAuthorization"] == {"GET /": "none", "GET /follower": "none", "GET /leader": "none"}
     assert outputs["vpcId"] == dev_run.one(types.VPC, NETWORK.vpc).id
 
 
 def test_prod_cluster_is_named_for_its_stack(prod_run: StackRun) -> None:
     assert prod_run.outputs["clusterName"] == "mapgate-prod"
+
+
+def test_prod_protects_its_management_routes(prod_run: StackRun) -> None:
+    assert prod_run.outputs["routeAuthorization"] == {"GET /": "none", "GET /follower": "iam", "GET /leader": "iam"}
 
 
 def test_one_component_per_concept(any_run: StackRun) -> None:

@@ -192,7 +192,15 @@ def describe(typ: str, inputs: dict[str, Any]) -> str:
             filter_ = f" ?{query}" if query else ""
             return f"{inputs['description']}{filter_} · timeout {int(inputs['timeoutMilliseconds'])} ms"
         case types.ROUTE:
-            return str(inputs["routeKey"])
+            auth = str(inputs.get("authorizationType", "NONE"))
+            scopes = inputs.get("authorizationScopes") or []
+            return f"{inputs['routeKey']} · authorization {auth}" + (f" ({', '.join(scopes)})" if scopes else "")
+        case types.AUTHORIZER:
+            jwt = inputs["jwtConfiguration"]
+            return (
+                f"JWT from {jwt['issuer']} · audience {', '.join(jwt['audiences'])}"
+                f" · token in {', '.join(inputs['identitySources'])}"
+            )
         case types.VPC_LINK:
             return (
                 f"{plural(len(inputs['subnetIds']), 'subnet')} · immutable: other subnets or groups replace it, "

@@ -6,7 +6,7 @@ import functools
 import json
 import urllib.parse
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 from pulumi_aws import apigatewayv2, cloudwatch, sns
@@ -57,6 +57,19 @@ class ApiRoute:
     """That service's Cloud Map service ARN: the integration URI."""
     attributes: Mapping[str, str]
     """Cloud Map attribute filter: only instances with all these attributes are called."""
+    authorization: str = "none"
+    """none, iam (SigV4 and execute-api:Invoke) or jwt (a token from `authorizer`)."""
+    authorizer: str | None = None
+    """The JWT authorizer's name in `HttpApiArgs.authorizers`, for a jwt route."""
+    scopes: Sequence[str] = ()
+    """For a jwt route: the token must carry at least one of these (none: any valid token)."""
+
+
+@dataclass(frozen=True)
+class JwtAuthorizerArgs:
+    issuer: str
+    audience: Sequence[str]
+    identity_source: str
 
 
 @dataclass(frozen=True)
@@ -84,6 +97,8 @@ class HttpApiArgs:
     access_log_retention_days: int
     error_alarm: ErrorAlarmArgs
     tags: Mapping[str, str]
+    authorizers: Mapping[str, JwtAuthorizerArgs] = field(default_factory=dict)
+    """JWT authorizers by name, for routes that name one."""
 
 
 class HttpApi(Component):
@@ -94,9 +109,10 @@ class HttpApi(Component):
     retention; the `$default` stage (served at the URL root, so backends see the real path) with auto-deploy,
     throttling and JSON access logs; per route an HTTP_PROXY / VPC_LINK / ANY `apigatewayv2.Integration`
     (payload format 1.0) whose URI is the Cloud Map service ARN plus the route's attribute filter, and the
-    `apigatewayv2.Route` that targets it; a `cloudwatch.MetricAlarm` on the share of 5xx answers (API Gateway
-    answers 500/503 when a route matches no healthy instance); and, unless an existing topic is given, the
-    `sns.Topic` it notifies with an `sns.TopicSubscription` per configured email or HTTPS endpoint.
+    `apigatewayv2.Route` that targets it, with its authorization (none, AWS_IAM, or JWT with scopes); an
+    `apigatewayv2.Authorizer` (JWT) per configured authorizer; a `cloudwatch.MetricAlarm` on the share of 5xx
+    answers (API Gateway answers 500/503 when a route matches no healthy instance); and, unless an existing topic
+    is given, the `sns.Topic` it notifies with an `sns.TopicSubscription` per configured email or HTTPS endpoint.
     """
 
     api_endpoint: pulumi.Output[str]
@@ -136,6 +152,21 @@ class HttpApi(Component):
             opts=self.child_opts,
         )
 
+        authorizers = {
+            auth_name: apigatewayv2.Authorizer(
+                children.authorizer(auth_name),
+                api_id=api.id,
+                name=auth_name,
+                authorizer_type="JWT",
+                identity_sources=[auth.identity_source],
+                jwt_configuration=apigatewayv2.AuthorizerJwtConfigurationArgs(
+                    issuer=auth.issuer, audiences=list(auth.audience)
+                ),
+                opts=self.child_opts,
+            )
+            for auth_name, auth in sorted(args.authorizers.items())
+        }
+
         slugs = naming.route_slugs([route.route_key for route in args.routes])
         for route in sorted(args.routes, key=lambda r: r.route_key):
             slug = slugs[route.route_key]
@@ -160,6 +191,9 @@ class HttpApi(Component):
                 api_id=api.id,
                 route_key=route.route_key,
                 target=integration.id.apply(lambda integration_id: f"integrations/{integration_id}"),
+                authorization_type=aws_facts.ROUTE_AUTHORIZATION_TYPE[route.authorization],
+                authorizer_id=authorizers[route.authorizer].id if route.authorizer else None,
+                authorization_scopes=list(route.scopes) or None,
                 opts=pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(name=children.route_before_0_2(slug))]),
             )
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, field_validator, model_validator
 
 from mapgate import aws_facts
 from mapgate.config.base import (
@@ -41,11 +41,91 @@ class Throttling(Model):
     burst_limit: Annotated[int, int_range(1, aws_facts.ACCOUNT_BURST_LIMIT)] = 100
 
 
+def _check_issuer(value: str) -> str:
+    if len(value) > aws_facts.JWT_ISSUER_MAX or not aws_facts.JWT_ISSUER.match(value):
+        raise fail(
+            "jwt_issuer",
+            "must be the identity provider's https:// base URL, such as "
+            "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbCdEf (API Gateway reads its keys from there)",
+        )
+    return value
+
+
+def _check_audience(value: list[str]) -> list[str]:
+    if not 1 <= len(value) <= aws_facts.AUDIENCES_PER_AUTHORIZER:
+        raise fail(
+            "jwt_audience",
+            f"must list 1 to {aws_facts.AUDIENCES_PER_AUTHORIZER} audiences (a token's aud or client_id must "
+            "match one), such as your app client id",
+        )
+    if any(not entry.strip() for entry in value) or len(set(value)) != len(value):
+        raise fail("jwt_audience", "has an empty or repeated entry")
+    return value
+
+
+def _check_identity_source(value: str) -> str:
+    if not aws_facts.JWT_IDENTITY_SOURCE.match(value):
+        raise fail(
+            "identity_source",
+            "must be one request header or query string parameter, such as $request.header.Authorization",
+        )
+    return value
+
+
+class JwtAuthorizer(Model):
+    """`api.authorizers.<name>`: API Gateway checks a JSON Web Token from this issuer before the route is called."""
+
+    issuer: Annotated[str, AfterValidator(_check_issuer)]
+    audience: Annotated[list[str], AfterValidator(_check_audience)]
+    identity_source: Annotated[str, AfterValidator(_check_identity_source)] = aws_facts.JWT_DEFAULT_IDENTITY_SOURCE
+
+
+def _check_scopes(value: list[str]) -> list[str]:
+    if len(value) > aws_facts.SCOPES_PER_ROUTE:
+        raise fail("scopes", f"at most {aws_facts.SCOPES_PER_ROUTE} scopes per route")
+    for scope in value:
+        if not aws_facts.OAUTH_SCOPE.match(scope):
+            raise fail("scopes", f"{scope!r} is not an OAuth scope (printable characters, no spaces or quotes)")
+    if len(set(value)) != len(value):
+        raise fail("scopes", "lists a scope twice")
+    return value
+
+
+class JwtAuthorization(Model):
+    """`{jwt: <authorizer>, scopes: [...]}`: a valid token from that authorizer, with one of the scopes if given."""
+
+    jwt: str
+    scopes: Annotated[list[str], AfterValidator(_check_scopes)] = Field(default_factory=list)
+
+
+def _parse_authorization(value: Any) -> Any:
+    if isinstance(value, dict) and "jwt" not in value and "scopes" in value:
+        raise fail(
+            "authorization",
+            "scopes apply only to a JWT route: write {jwt: <authorizer>, scopes: [...]} (none and iam take none)",
+        )
+    if isinstance(value, dict):
+        return JwtAuthorization.model_validate(value)
+    if value not in ("none", "iam"):
+        raise fail("authorization", "must be none, iam (SigV4-signed requests) or {jwt: <authorizer>, scopes: [...]}")
+    return value
+
+
+Authorization = Annotated[Literal["none", "iam"] | JwtAuthorization, BeforeValidator(_parse_authorization)]
+
+
+def authorization_kind(authorization: Literal["none", "iam"] | JwtAuthorization) -> str:
+    """none, iam or jwt: the key of `aws_facts.ROUTE_AUTHORIZATION_TYPE`."""
+    return "jwt" if isinstance(authorization, JwtAuthorization) else authorization
+
+
 class RouteConfig(Model):
     """One HTTP API route to a Cloud Map service, optionally filtered by instance attributes."""
 
     service: str
     attributes: dict[str, ScalarString] = Field(default_factory=dict)
+    # Who may call it: anyone (none), SigV4-signed callers with execute-api:Invoke (iam), or bearers of a JWT.
+    authorization: Authorization = "none"
 
     @field_validator("attributes")
     @classmethod
@@ -106,8 +186,26 @@ class ErrorAlarm(Model):
         return bool(self.topic_arn or self.email or self.https_endpoint)
 
 
+def _check_authorizer_name(name: str) -> str:
+    if not aws_facts.DNS_LABEL.match(name):
+        raise fail("authorizer_name", "authorizer name must be 1-63 characters of a-z, 0-9 and '-'")
+    return name
+
+
+AuthorizerName = Annotated[str, AfterValidator(_check_authorizer_name)]
+
+
+def _authorizer_count(value: dict[str, JwtAuthorizer]) -> dict[str, JwtAuthorizer]:
+    if len(value) > aws_facts.AUTHORIZERS_PER_API:
+        raise fail("authorizers", f"an HTTP API has at most {aws_facts.AUTHORIZERS_PER_API} authorizers")
+    return value
+
+
 class ApiConfig(Model):
     routes: dict[RouteKey, RouteConfig] = Field(default_factory=dict)
+    authorizers: Annotated[dict[AuthorizerName, JwtAuthorizer], AfterValidator(_authorizer_count)] = Field(
+        default_factory=dict
+    )
     throttling: Throttling = Field(default_factory=Throttling)
     timeout_ms: Annotated[int, between(aws_facts.INTEGRATION_TIMEOUT_MS)] = 29_000
     access_log_retention_days: Annotated[int, one_of(aws_facts.LOG_RETENTION_DAYS, "retention (days)")] = 30

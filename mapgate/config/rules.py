@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from mapgate import aws_facts, naming
-from mapgate.config.api import ApiConfig, ErrorAlarm, RouteConfig, RouteKey
+from mapgate.config.api import ApiConfig, ErrorAlarm, JwtAuthorization, JwtAuthorizer, RouteConfig, RouteKey
 from mapgate.config.errors import Problem, unknown_name
 from mapgate.config.services import ServiceConfig, ServiceName
 from mapgate.config.stack import StackConfig
@@ -31,6 +31,7 @@ class Sections:
     production: bool | None = None
     error_alarm: ErrorAlarm | None = None
     container_insights: bool | None = None
+    authorizers: Mapping[str, JwtAuthorizer] | None = None
 
     @classmethod
     def of(cls, cfg: StackConfig) -> Sections:
@@ -42,6 +43,7 @@ class Sections:
             production=cfg.production,
             error_alarm=cfg.api.error_alarm,
             container_insights=cfg.container_insights,
+            authorizers=cfg.api.authorizers,
         )
 
     @classmethod
@@ -70,6 +72,7 @@ class Sections:
             production=_section(StackConfig, "production", data, context),
             error_alarm=_section(ApiConfig, "error_alarm", api, context),
             container_insights=_section(StackConfig, "container_insights", data, context),
+            authorizers=_section(ApiConfig, "authorizers", api, context),
         )
 
 
@@ -187,6 +190,20 @@ def election_filters_have_an_election(s: Sections) -> Iterator[Problem]:
             )
 
 
+def routes_name_known_authorizers(s: Sections) -> Iterator[Problem]:
+    if s.authorizers is None:  # the authorizers themselves are invalid, and reported
+        return
+    known = sorted(s.authorizers)
+    for key, route in s.routes.items():
+        auth = route.authorization
+        if isinstance(auth, JwtAuthorization) and auth.jwt not in s.authorizers:
+            yield Problem(
+                ("api", "routes", key, "authorization", "jwt"),
+                auth.jwt,
+                unknown_name(auth.jwt, known, "authorizer") if known else "no api.authorizers are defined",
+            )
+
+
 def variables_come_from_one_place(s: Sections) -> Iterator[Problem]:
     for name, svc in s.services.items():
         for variable in sorted(set(svc.environment) & set(svc.secrets)):
@@ -250,6 +267,7 @@ RULES: tuple[Rule, ...] = (
     production_alarm_pages_someone,
     production_has_container_insights,
     variables_come_from_one_place,
+    routes_name_known_authorizers,
 )
 
 
