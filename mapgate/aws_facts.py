@@ -326,3 +326,24 @@ SCOPES_PER_ROUTE = 10
 # Authorizer names are 1-128 characters (CreateAuthorizer Name); mapgate also uses them in logical names, so it
 # takes DNS labels. Authorization on $default is allowed for HTTP APIs (only WebSocket APIs limit authorization to
 # $connect): https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-routes.html
+
+# --- Custom domains for HTTP APIs -----------------------------------------------------------------------------
+
+# HTTP APIs take Regional custom domains only, with a certificate from ACM in the API's own Region; the mapping of
+# the domain to the API goes on a stage (mapgate: `$default`). TLS_1_2 is the minimum TLS version offered.
+# https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-custom-domain-names.html
+# https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/domainnames.html (SecurityPolicy, EndpointType)
+DOMAIN_ENDPOINT_TYPE = "REGIONAL"
+DOMAIN_SECURITY_POLICY = "TLS_1_2"
+# ACM certificate ARNs. https://docs.aws.amazon.com/acm/latest/userguide/authen-overview.html#acm-resources-operations
+ACM_CERTIFICATE_ARN = re.compile(
+    r"^arn:aws[a-z-]*:acm:(?P<region>[a-z0-9-]+):\d{12}:certificate/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-"
+    r"[0-9a-f]{4}-[0-9a-f]{12}$"
+)
+# A certificate mapgate requests is validated by DNS: ACM names one CNAME per domain, which mapgate writes in the
+# given hosted zone; ACM renews it automatically while the record stays.
+# https://docs.aws.amazon.com/acm/latest/userguide/dns-validation.html
+# Route 53 hosted zone ids. https://docs.aws.amazon.com/Route53/latest/APIReference/API_HostedZone.html
+HOSTED_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
+# Turning off the execute-api endpoint leaves the custom domain as the only way in.
+# https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-disable-default-endpoint.html

@@ -55,10 +55,11 @@ DISCOVERY: Final = "discovery"
 CLUSTER: Final = "cluster"
 API: Final = "api"
 ELECTION: Final = "election"
+DOMAIN: Final = "domain"
 IMAGE_PREFIX: Final = "image-"
 
 # A service's component is named after the service, so it must not take a name another component uses.
-RESERVED_SERVICE_NAMES: Final = frozenset({NETWORK, FIREWALL, DISCOVERY, CLUSTER, API, ELECTION})
+RESERVED_SERVICE_NAMES: Final = frozenset({NETWORK, FIREWALL, DISCOVERY, CLUSTER, API, ELECTION, DOMAIN})
 
 
 def reserved_service_name(name: str) -> bool:
@@ -254,6 +255,19 @@ class ApiChildren:
 
     def authorizer(self, name: str) -> str:
         return joined(self.component, "authorizer", name)
+
+
+class DomainChildren:
+    """The children of the ApiDomain component."""
+
+    def __init__(self, component: str):
+        self.component = component
+        self.certificate = child(component, "certificate")
+        self.validation_record = joined(component, "certificate", "validation", "record")
+        self.validation = joined(component, "certificate", "validation")
+        self.domain_name = child(component, "name")
+        self.mapping = child(component, "mapping")
+        self.alias = child(component, "alias")
 
 
 # --- routes -----------------------------------------------------------------------------------------------------

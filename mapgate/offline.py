@@ -110,6 +110,26 @@ class OfflineMocks(pulumi.runtime.Mocks):
                 return {"arn": self._arn("sns", name)}
             case types.SSM_PARAMETER:
                 return {"arn": self._arn("ssm", f"parameter/{inputs['name'].lstrip('/')}")}
+            case types.CERTIFICATE:
+                return {
+                    "arn": self._arn("acm", "certificate/00000000-0000-4000-8000-000000000000"),
+                    "domainValidationOptions": [
+                        {
+                            "domainName": inputs["domainName"],
+                            "resourceRecordName": f"_0123abcd.{inputs['domainName']}.",
+                            "resourceRecordType": "CNAME",
+                            "resourceRecordValue": "_4567cdef.acm-validations.aws.",
+                        }
+                    ],
+                }
+            case types.DNS_RECORD:
+                return {"fqdn": str(inputs["name"]).rstrip(".")}
+            case types.DOMAIN_NAME:
+                config = dict(inputs["domainNameConfiguration"])
+                target = f"d-0123456789.execute-api.{self.region}.amazonaws.com"
+                return {
+                    "domainNameConfiguration": config | {"targetDomainName": target, "hostedZoneId": "Z1UJRXOUMOOFQ8"}
+                }
             case types.HTTP_API:
                 return {"apiEndpoint": f"https://{name}.execute-api.{self.region}.amazonaws.com"}
         return {}

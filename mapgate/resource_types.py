@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pulumi.type_token import get_type_token
 from pulumi_aws import (
+    acm,
     apigatewayv2,
     appautoscaling,
     cloudwatch,
@@ -16,6 +17,7 @@ from pulumi_aws import (
     ecr,
     ecs,
     iam,
+    route53,
     servicediscovery,
     sns,
     ssm,
@@ -70,6 +72,11 @@ STAGE = token_of(apigatewayv2.Stage)
 INTEGRATION = token_of(apigatewayv2.Integration)
 ROUTE = token_of(apigatewayv2.Route)
 AUTHORIZER = token_of(apigatewayv2.Authorizer)
+DOMAIN_NAME = token_of(apigatewayv2.DomainName)
+API_MAPPING = token_of(apigatewayv2.ApiMapping)
+CERTIFICATE = token_of(acm.Certificate)
+CERTIFICATE_VALIDATION = token_of(acm.CertificateValidation)
+DNS_RECORD = token_of(route53.Record)
 SSM_PARAMETER = token_of(ssm.Parameter)
 
 # Invokes (data sources) the program makes before it creates anything; `mapgate.lookups` calls them.

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 import pulumi
 
 from mapgate import PROJECT, contract, naming
-from mapgate.components.api import ApiRoute, ErrorAlarmArgs, HttpApi, HttpApiArgs, JwtAuthorizerArgs
+from mapgate.components.api import ApiRoute, ErrorAlarmArgs, HttpApi, HttpApiArgs, JwtAuthorizerArgs, route_urls
 from mapgate.components.cluster import Cluster, ClusterArgs
 from mapgate.components.discovery import DiscoveredService, Discovery, DiscoveryArgs
+from mapgate.components.domain import ApiDomain, ApiDomainArgs
 from mapgate.components.election import LeaderElection, LeaderElectionArgs
 from mapgate.components.image import ImageRepository, ImageRepositoryArgs
 from mapgate.components.network import (
@@ -32,7 +33,7 @@ from mapgate.components.service import (
     Scaling,
 )
 from mapgate.components.task_secrets import StoredSecret, TaskSecret
-from mapgate.config import ConfigSecret, ImageBuild, NetworkConfig, ServiceConfig, StackConfig
+from mapgate.config import ConfigError, ConfigSecret, ImageBuild, NetworkConfig, ServiceConfig, StackConfig
 from mapgate.config.api import JwtAuthorization, authorization_kind
 from mapgate.config.secrets import ArnContext
 from mapgate.lookups import check_existing_vpc, look_up_aws, nat_instance_ami, resolve_zones
@@ -264,6 +265,14 @@ def network_args(
 def build(cfg: StackConfig, stack: str) -> StackOutputs:
     """Create the whole platform for one stack. Every lookup that can fail runs before the first resource."""
     context = look_up_aws()
+    domain = cfg.api.domain
+    if domain is not None and domain.certificate_region not in (None, context.region):
+        raise ConfigError(
+            [
+                f"api.domain.certificateArn: {domain.certificate_arn!r} — the certificate is in "
+                f"{domain.certificate_region}, and a Regional custom domain needs one in {context.region}"
+            ]
+        )
     if cfg.network.existing is not None:
         check_existing_vpc(cfg.network.existing, context.region)
         zones: list[str] = []
@@ -347,7 +356,7 @@ def build(cfg: StackConfig, stack: str) -> StackOutputs:
 
     api_url: pulumi.Output[str] | None = None
     alarm_topic_arn: pulumi.Output[str] | None = None
-    route_urls: pulumi.Output[dict[str, str]] | dict[str, str] = {}
+    urls: pulumi.Output[dict[str, str]] | dict[str, str] = {}
     if cfg.api.routes:
         assert firewall.vpc_link_security_group_id is not None  # created whenever a route exists
         alarm = cfg.api.error_alarm
@@ -374,6 +383,7 @@ def build(cfg: StackConfig, stack: str) -> StackOutputs:
                     )
                     for name, auth in cfg.api.authorizers.items()
                 },
+                disable_default_endpoint=cfg.api.disable_default_endpoint,
                 subnet_ids=network.vpc_link_subnet_ids,
                 vpc_link_security_group_id=firewall.vpc_link_security_group_id,
                 throttling_rate_limit=cfg.api.throttling.rate_limit,
@@ -390,11 +400,24 @@ def build(cfg: StackConfig, stack: str) -> StackOutputs:
                 tags=tags,
             ),
         )
-        api_url, route_urls, alarm_topic_arn = api.api_endpoint, api.route_urls, api.alarm_topic_arn
+        api_url, urls, alarm_topic_arn = api.api_endpoint, api.route_urls, api.alarm_topic_arn
+        if domain is not None:
+            custom = ApiDomain(
+                naming.DOMAIN,
+                ApiDomainArgs(
+                    name=domain.name,
+                    api_id=api.api_id,
+                    stage_id=api.stage_id,
+                    certificate_arn=domain.certificate_arn,
+                    hosted_zone_id=domain.hosted_zone_id,
+                    tags=tags,
+                ),
+            )
+            api_url, urls = custom.url, route_urls(custom.url, list(cfg.api.routes))
 
     return StackOutputs(
         api_url=api_url,
-        route_urls=route_urls,
+        route_urls=urls,
         namespace_name=discovery.namespace_name,
         service_dns_names={name: f"{name}.{cfg.namespace}" for name in sorted(cfg.services)},
         cluster_name=cluster.cluster_name,

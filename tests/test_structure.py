@@ -20,7 +20,8 @@ import mapgate_policies
 from mapgate import aws_facts, naming
 from mapgate import resource_types as types
 from mapgate.components.base import Component
-from tests.harness import ROOT, StackRun
+from mapgate.components.domain import ApiDomain
+from tests.harness import ROOT, StackRun, changed, run_stack, with_prefix
 
 
 def modules(package: object) -> Iterator[str]:
@@ -47,13 +48,25 @@ def test_type_tokens_match_the_modules_the_components_live_in() -> None:
         module = cls.__module__.removeprefix("mapgate.components.").split(".")[0]
         assert cls.type_token == f"mapgate:{module}:{cls.__name__}"
         tokens[cls.type_token] = cls
-    assert len(tokens) == 8
+    assert len(tokens) == 9
+
+
+def _our_types(run: StackRun) -> set[str]:
+    return {r.typ for r in run.registrations if r.typ.startswith(f"{mapgate.PROJECT}:")}
 
 
 def test_every_component_a_run_registers_is_one_of_ours(any_run: StackRun) -> None:
-    ours = {cls.type_token for cls in components()}
-    registered = {r.typ for r in any_run.registrations if r.typ.startswith(f"{mapgate.PROJECT}:")}
-    assert registered == ours
+    assert _our_types(any_run) <= {cls.type_token for cls in components()}
+
+
+def test_every_component_is_built_by_a_shipped_stack_or_the_custom_domain_example(
+    dev_run: StackRun, prod_run: StackRun
+) -> None:
+    # Neither shipped stack has a custom domain (it needs a zone or certificate of the user's own).
+    domain = changed("prod", ["api", "domain"], {"name": "api.example.com", "hostedZoneId": "Z0123456789ABC"})
+    domain_run = run_stack(with_prefix(domain), "prod")
+    assert _our_types(dev_run) == _our_types(prod_run) == _our_types(domain_run) - {ApiDomain.type_token}
+    assert _our_types(domain_run) == {cls.type_token for cls in components()}
 
 
 def test_every_component_documents_what_it_creates() -> None:

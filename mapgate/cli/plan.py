@@ -27,6 +27,7 @@ from mapgate.cli.terminal import plural
 from mapgate.components.api import HttpApi
 from mapgate.components.cluster import Cluster
 from mapgate.components.discovery import Discovery
+from mapgate.components.domain import ApiDomain
 from mapgate.components.election import LeaderElection
 from mapgate.components.image import ImageRepository
 from mapgate.components.network import Firewall, Network
@@ -82,7 +83,17 @@ def make_plan(project_dir: Path, stack: str, usage: Usage | None = None) -> Plan
 # Components in the order data flows: network first, the public edge last.
 COMPONENT_ORDER = [
     c.type_token
-    for c in (Network, Firewall, Discovery, LeaderElection, Cluster, ImageRepository, FargateService, HttpApi)
+    for c in (
+        Network,
+        Firewall,
+        Discovery,
+        LeaderElection,
+        Cluster,
+        ImageRepository,
+        FargateService,
+        HttpApi,
+        ApiDomain,
+    )
 ]
 
 
@@ -195,6 +206,26 @@ def describe(typ: str, inputs: dict[str, Any]) -> str:
             auth = str(inputs.get("authorizationType", "NONE"))
             scopes = inputs.get("authorizationScopes") or []
             return f"{inputs['routeKey']} · authorization {auth}" + (f" ({', '.join(scopes)})" if scopes else "")
+        case types.HTTP_API:
+            return (
+                "execute-api endpoint off: only the custom domain reaches it"
+                if inputs.get("disableExecuteApiEndpoint")
+                else ""
+            )
+        case types.DOMAIN_NAME:
+            domain = inputs["domainNameConfiguration"]
+            return f"https://{inputs['domainName']}/ · {domain['endpointType']} · {domain['securityPolicy']}"
+        case types.API_MAPPING:
+            return "the whole domain -> the $default stage"
+        case types.CERTIFICATE:
+            return f"ACM certificate for {inputs['domainName']}, validated by {inputs['validationMethod']}"
+        case types.CERTIFICATE_VALIDATION:
+            return "waits until ACM has issued the certificate"
+        case types.DNS_RECORD:
+            target = (
+                f"alias to {inputs['aliases'][0]['name']}" if inputs.get("aliases") else " ".join(inputs["records"])
+            )
+            return f"{inputs['type']} {inputs['name']} -> {target}"
         case types.AUTHORIZER:
             jwt = inputs["jwtConfiguration"]
             return (

@@ -47,6 +47,12 @@ def route_path(route_key: str) -> str:
     return "/" if route_key == aws_facts.DEFAULT_ROUTE else aws_facts.parse_route_key(route_key)[1]
 
 
+def route_urls(base_url: pulumi.Input[str], route_keys: Sequence[str]) -> pulumi.Output[dict[str, str]]:
+    """Route key -> the URL it answers at, under `base_url` (the execute-api endpoint or the custom domain)."""
+    keys = sorted(route_keys)
+    return pulumi.Output.from_input(base_url).apply(lambda base: {key: f"{base}{route_path(key)}" for key in keys})
+
+
 @dataclass(frozen=True)
 class ApiRoute:
     route_key: str
@@ -99,6 +105,8 @@ class HttpApiArgs:
     tags: Mapping[str, str]
     authorizers: Mapping[str, JwtAuthorizerArgs] = field(default_factory=dict)
     """JWT authorizers by name, for routes that name one."""
+    disable_default_endpoint: bool = False
+    """Turn off the execute-api URL (when a custom domain is the way in)."""
 
 
 class HttpApi(Component):
@@ -118,11 +126,19 @@ class HttpApi(Component):
     api_endpoint: pulumi.Output[str]
     route_urls: pulumi.Output[dict[str, str]]
     alarm_topic_arn: pulumi.Output[str]
+    api_id: pulumi.Output[str]
+    stage_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: HttpApiArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(name, opts)
         children = naming.ApiChildren(name)
-        api = apigatewayv2.Api(children.api, protocol_type="HTTP", tags=dict(args.tags), opts=self.child_opts)
+        api = apigatewayv2.Api(
+            children.api,
+            protocol_type="HTTP",
+            disable_execute_api_endpoint=args.disable_default_endpoint or None,
+            tags=dict(args.tags),
+            opts=self.child_opts,
+        )
         vpc_link = apigatewayv2.VpcLink(
             children.vpc_link,
             subnet_ids=args.subnet_ids,
@@ -137,7 +153,7 @@ class HttpApi(Component):
             tags=dict(args.tags),
             opts=self.child_opts,
         )
-        apigatewayv2.Stage(
+        stage = apigatewayv2.Stage(
             children.stage,
             api_id=api.id,
             name="$default",
@@ -201,12 +217,17 @@ class HttpApi(Component):
         self._error_alarm(children, args, api.id, self.alarm_topic_arn)
 
         self.api_endpoint = api.api_endpoint
-        route_keys = sorted(route.route_key for route in args.routes)
-        self.route_urls = api.api_endpoint.apply(
-            lambda endpoint: {key: f"{endpoint}{route_path(key)}" for key in route_keys}
-        )
+        self.api_id = api.id
+        self.stage_id = stage.id
+        self.route_urls = route_urls(api.api_endpoint, [route.route_key for route in args.routes])
         self.register_outputs(
-            {"apiEndpoint": self.api_endpoint, "routeUrls": self.route_urls, "alarmTopicArn": self.alarm_topic_arn}
+            {
+                "apiEndpoint": self.api_endpoint,
+                "routeUrls": self.route_urls,
+                "alarmTopicArn": self.alarm_topic_arn,
+                "apiId": self.api_id,
+                "stageId": self.stage_id,
+            }
         )
 
     def _alarm_topic(self, children: naming.ApiChildren, args: HttpApiArgs) -> pulumi.Output[str]:

@@ -201,6 +201,60 @@ def _authorizer_count(value: dict[str, JwtAuthorizer]) -> dict[str, JwtAuthorize
     return value
 
 
+def _check_domain_name(value: str) -> str:
+    labels = value.split(".")
+    if len(value) > aws_facts.DNS_NAME_MAX or len(labels) < 2 or not all(map(aws_facts.DNS_LABEL.match, labels)):
+        raise fail(
+            "domain_name",
+            "must be a lowercase DNS name such as api.example.com (labels of a-z, 0-9 and '-'; no wildcard)",
+        )
+    return value
+
+
+def _check_certificate_arn(value: str) -> str:
+    if not aws_facts.ACM_CERTIFICATE_ARN.match(value):
+        raise fail(
+            "certificate_arn",
+            "must be an ACM certificate ARN such as arn:aws:acm:us-east-1:123456789012:certificate/"
+            "1234abcd-12ab-34cd-56ef-1234567890ab, in the stack's Region",
+        )
+    return value
+
+
+def _check_hosted_zone_id(value: str) -> str:
+    if not aws_facts.HOSTED_ZONE_ID.match(value):
+        raise fail("hosted_zone_id", "must be a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ")
+    return value
+
+
+class CustomDomain(Model):
+    """`api.domain`: the API served at `https://<name>/`.
+
+    With `certificateArn`, that ACM certificate (in the stack's Region) is used; with `hostedZoneId`, mapgate writes
+    an alias record for the name in that public zone and, unless a certificate is given, requests one and
+    validates it by DNS in the zone.
+    """
+
+    name: Annotated[str, AfterValidator(_check_domain_name)]
+    certificate_arn: Annotated[str, AfterValidator(_check_certificate_arn)] | None = None
+    hosted_zone_id: Annotated[str, AfterValidator(_check_hosted_zone_id)] | None = None
+
+    @model_validator(mode="after")
+    def _certificate_or_zone(self) -> CustomDomain:
+        if self.certificate_arn is None and self.hosted_zone_id is None:
+            raise fail(
+                "domain",
+                "give certificateArn (an ACM certificate for the name) or hostedZoneId (mapgate requests and "
+                "validates one in that Route 53 zone), or both",
+            )
+        return self
+
+    @property
+    def certificate_region(self) -> str | None:
+        match = aws_facts.ACM_CERTIFICATE_ARN.match(self.certificate_arn or "")
+        return match["region"] if match else None
+
+
 class ApiConfig(Model):
     routes: dict[RouteKey, RouteConfig] = Field(default_factory=dict)
     authorizers: Annotated[dict[AuthorizerName, JwtAuthorizer], AfterValidator(_authorizer_count)] = Field(
@@ -210,3 +264,6 @@ class ApiConfig(Model):
     timeout_ms: Annotated[int, between(aws_facts.INTEGRATION_TIMEOUT_MS)] = 29_000
     access_log_retention_days: Annotated[int, one_of(aws_facts.LOG_RETENTION_DAYS, "retention (days)")] = 30
     error_alarm: ErrorAlarm = Field(default_factory=ErrorAlarm)
+    domain: CustomDomain | None = None
+    # Off: only the custom domain reaches the API (clients can no longer go around it to the execute-api URL).
+    disable_default_endpoint: bool = False

@@ -13,7 +13,15 @@ from typing import Annotated, Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from mapgate import aws_facts, naming
-from mapgate.config.api import ApiConfig, ErrorAlarm, JwtAuthorization, JwtAuthorizer, RouteConfig, RouteKey
+from mapgate.config.api import (
+    ApiConfig,
+    CustomDomain,
+    ErrorAlarm,
+    JwtAuthorization,
+    JwtAuthorizer,
+    RouteConfig,
+    RouteKey,
+)
 from mapgate.config.errors import Problem, unknown_name
 from mapgate.config.services import ServiceConfig, ServiceName
 from mapgate.config.stack import StackConfig
@@ -32,6 +40,9 @@ class Sections:
     error_alarm: ErrorAlarm | None = None
     container_insights: bool | None = None
     authorizers: Mapping[str, JwtAuthorizer] | None = None
+    route_keys: list[str] = field(default_factory=list)  # every route the config names, valid or not
+    domain: CustomDomain | None = None
+    disable_default_endpoint: bool | None = None
 
     @classmethod
     def of(cls, cfg: StackConfig) -> Sections:
@@ -44,6 +55,9 @@ class Sections:
             error_alarm=cfg.api.error_alarm,
             container_insights=cfg.container_insights,
             authorizers=cfg.api.authorizers,
+            route_keys=sorted(cfg.api.routes),
+            domain=cfg.api.domain,
+            disable_default_endpoint=cfg.api.disable_default_endpoint,
         )
 
     @classmethod
@@ -73,6 +87,9 @@ class Sections:
             error_alarm=_section(ApiConfig, "error_alarm", api, context),
             container_insights=_section(StackConfig, "container_insights", data, context),
             authorizers=_section(ApiConfig, "authorizers", api, context),
+            route_keys=sorted(str(key) for key in (raw_routes if isinstance(raw_routes, dict) else {})),
+            domain=_section(ApiConfig, "domain", api, context),
+            disable_default_endpoint=_section(ApiConfig, "disable_default_endpoint", api, context),
         )
 
 
@@ -204,6 +221,21 @@ def routes_name_known_authorizers(s: Sections) -> Iterator[Problem]:
             )
 
 
+def custom_domain_has_an_api(s: Sections) -> Iterator[Problem]:
+    if s.disable_default_endpoint and s.domain is None:
+        yield Problem(
+            ("api", "disableDefaultEndpoint"),
+            True,
+            "without api.domain this leaves no way into the API: set a domain, or drop disableDefaultEndpoint",
+        )
+    if s.domain is not None and not s.route_keys:
+        yield Problem(
+            ("api", "domain"),
+            s.domain.name,
+            "needs at least one route in api.routes: without routes mapgate creates no API",
+        )
+
+
 def variables_come_from_one_place(s: Sections) -> Iterator[Problem]:
     for name, svc in s.services.items():
         for variable in sorted(set(svc.environment) & set(svc.secrets)):
@@ -268,6 +300,7 @@ RULES: tuple[Rule, ...] = (
     production_has_container_insights,
     variables_come_from_one_place,
     routes_name_known_authorizers,
+    custom_domain_has_an_api,
 )
 
 
