@@ -50,6 +50,8 @@ class StackOutputs:
     alarm_topic_arn: pulumi.Output[str] | None
     route_authorization: dict[str, str]
     """Route key -> none, iam or jwt: what `mapgate call` reads to sign a request or send a token."""
+    region: str
+    """Where the API is: the Region `mapgate call` signs for."""
 
     def export(self) -> None:
         pulumi.export("apiUrl", self.api_url)
@@ -60,6 +62,7 @@ class StackOutputs:
         pulumi.export("vpcId", self.vpc_id)
         pulumi.export("alarmTopicArn", self.alarm_topic_arn)
         pulumi.export("routeAuthorization", self.route_authorization)
+        pulumi.export("region", self.region)
 
 
 def image_names(cfg: StackConfig) -> dict[tuple[str, str], str]:
@@ -426,4 +429,5 @@ def build(cfg: StackConfig, stack: str) -> StackOutputs:
         route_authorization={
             key: authorization_kind(route.authorization) for key, route in sorted(cfg.api.routes.items())
         },
+        region=context.region,
     )

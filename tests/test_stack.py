@@ -25,7 +25,9 @@ def test_dev_outputs(dev_run: StackRun) -> None:
         "vpcId",
         "alarmTopicArn",
         "routeAuthorization",
+        "region",
     }
+    assert outputs["region"] == "us-east-1"
     assert outputs["clusterName"] == "mapgate-dev"
     # dev stays open, so the README's first curl works.
     assert outputs["routeAuthorization"] == {"GET /": "none", "GET /follower": "none", "GET /leader": "none"}

@@ -38,7 +38,7 @@ EXIT_CANCELLED = 130
 # Every exit code and what it means: the README's table and each command's --help are written from this.
 EXIT_MEANINGS = {
     EXIT_OK: "done",
-    EXIT_FAILED: "Pulumi failed (its message follows)",
+    EXIT_FAILED: "Pulumi failed, or `call` got no answer from the API (the message follows)",
     EXIT_USAGE: "bad arguments: an unknown option or stack, a bad KEY=VALUE, an --out that cannot be written",
     EXIT_NO_CLI: "the Pulumi CLI is not installed (the message says how to install it)",
     EXIT_NOT_LOGGED_IN: "not logged in to a backend (`pulumi login --local`, or `pulumi login`)",
@@ -62,6 +62,7 @@ COMMAND_EXITS = {
     "refresh": (*_OPENS_A_STACK, *_RUNS_THE_ENGINE),
     "destroy": (*_OPENS_A_STACK, *_RUNS_THE_ENGINE, EXIT_REFUSED),
     "outputs": _OPENS_A_STACK,
+    "call": (*_OPENS_A_STACK, EXIT_NO_AWS_CREDENTIALS),
 }
 # Engine operations that replace a resource: `up` lists them, in red on a terminal, before asking.
 _REPLACING = {auto.OpType.REPLACE, auto.OpType.CREATE_REPLACEMENT}

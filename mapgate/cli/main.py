@@ -157,6 +157,7 @@ def parser() -> argparse.ArgumentParser:
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_plan(commands)
     add_automation(commands)
+    add_call(commands)
     return top
 
 
@@ -172,6 +173,50 @@ def unknown_stack(stack: str, project_dir: Path) -> str | None:
     close = difflib.get_close_matches(stack, names, n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
     return f"no stack file Pulumi.{stack}.yaml in {project_dir}; {hint}stacks: {', '.join(names) or 'none'}"
+
+
+def at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {text}")
+    return value
+
+
+def add_call(commands: Subcommands) -> None:
+    summary = (
+        "send a request to the stack's API and print the answer; signed with SigV4 (your AWS credentials) or "
+        "with a bearer token when its route needs it, as the stack output routeAuthorization says"
+    )
+    call = _command(commands, "call", summary, run_call)
+    call.add_argument("request", nargs="+", metavar="[METHOD] PATH", help="e.g. /leader or GET /leader")
+    call.add_argument("--token", default=None, help="JWT for jwt routes (default: $MAPGATE_TOKEN)")
+    call.add_argument(
+        "--repeat", type=at_least_one, default=1, metavar="N", help="send N times and count which tasks answered"
+    )
+
+
+def run_call(args: argparse.Namespace, project_dir: Path) -> int:
+    from mapgate.cli import call
+
+    if len(args.request) > 2:
+        _error("usage: mapgate call [-s STACK] [METHOD] PATH")
+        return automation.EXIT_USAGE
+    method, path = args.request if len(args.request) == 2 else ("GET", args.request[0])
+    try:
+        outputs = automation.open_stack(args.stack, project_dir, False).outputs()
+    except automation.OperatorError as error:
+        _error(str(error))
+        return error.exit_code
+    except (FileNotFoundError, automation.auto.CommandError) as error:
+        failure = automation.classify(error, args.stack)
+        _error(str(failure))
+        return failure.exit_code
+    request = call.Call(method, path, token=args.token or os.environ.get(call.TOKEN_VARIABLE), repeat=args.repeat)
+    try:
+        return call.run(request, call.Target.from_outputs(outputs, args.stack), sys.stdout)
+    except call.CallError as error:
+        _error(str(error))
+        return error.exit_code
 
 
 def run_plan(args: argparse.Namespace, project_dir: Path) -> int:
