@@ -131,7 +131,10 @@ class OfflineMocks(pulumi.runtime.Mocks):
                     "domainNameConfiguration": config | {"targetDomainName": target, "hostedZoneId": "Z1UJRXOUMOOFQ8"}
                 }
             case types.HTTP_API:
-                return {"apiEndpoint": f"https://{name}.execute-api.{self.region}.amazonaws.com"}
+                return {
+                    "apiEndpoint": f"https://{name}.execute-api.{self.region}.amazonaws.com",
+                    "executionArn": f"arn:aws:execute-api:{self.region}:{ACCOUNT}:{name}-id",
+                }
         return {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:

@@ -52,6 +52,8 @@ class StackOutputs:
     """Route key -> none, iam or jwt: what `mapgate call` reads to sign a request or send a token."""
     region: str
     """Where the API is: the Region `mapgate call` signs for."""
+    api_execution_arn: pulumi.Output[str] | None
+    """What an IAM policy grants execute-api:Invoke under: `<arn>/$default/GET/leader`."""
 
     def export(self) -> None:
         pulumi.export("apiUrl", self.api_url)
@@ -63,6 +65,7 @@ class StackOutputs:
         pulumi.export("alarmTopicArn", self.alarm_topic_arn)
         pulumi.export("routeAuthorization", self.route_authorization)
         pulumi.export("region", self.region)
+        pulumi.export("apiExecutionArn", self.api_execution_arn)
 
 
 def image_names(cfg: StackConfig) -> dict[tuple[str, str], str]:
@@ -359,6 +362,7 @@ def build(cfg: StackConfig, stack: str) -> StackOutputs:
 
     api_url: pulumi.Output[str] | None = None
     alarm_topic_arn: pulumi.Output[str] | None = None
+    execution_arn: pulumi.Output[str] | None = None
     urls: pulumi.Output[dict[str, str]] | dict[str, str] = {}
     if cfg.api.routes:
         assert firewall.vpc_link_security_group_id is not None  # created whenever a route exists
@@ -404,6 +408,7 @@ def build(cfg: StackConfig, stack: str) -> StackOutputs:
             ),
         )
         api_url, urls, alarm_topic_arn = api.api_endpoint, api.route_urls, api.alarm_topic_arn
+        execution_arn = api.execution_arn
         if domain is not None:
             custom = ApiDomain(
                 naming.DOMAIN,
@@ -430,4 +435,5 @@ def build(cfg: StackConfig, stack: str) -> StackOutputs:
             key: authorization_kind(route.authorization) for key, route in sorted(cfg.api.routes.items())
         },
         region=context.region,
+        api_execution_arn=execution_arn,
     )

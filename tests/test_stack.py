@@ -9,7 +9,7 @@ import pulumi
 import pytest
 
 from mapgate import resource_types as types
-from tests.harness import NETWORK, RecordingMocks, StackRun, changed, load_stack_file, run_stack, with_prefix
+from tests.harness import API, NETWORK, RecordingMocks, StackRun, changed, load_stack_file, run_stack, with_prefix
 
 COMPONENT_TYPE = re.compile(r"^mapgate:[a-z]+:[A-Z][A-Za-z]+$")
 
@@ -26,6 +26,7 @@ def test_dev_outputs(dev_run: StackRun) -> None:
         "alarmTopicArn",
         "routeAuthorization",
         "region",
+        "apiExecutionArn",
     }
     assert outputs["region"] == "us-east-1"
     assert outputs["clusterName"] == "mapgate-dev"
@@ -40,6 +41,9 @@ def test_prod_cluster_is_named_for_its_stack(prod_run: StackRun) -> None:
 
 def test_prod_protects_its_management_routes(prod_run: StackRun) -> None:
     assert prod_run.outputs["routeAuthorization"] == {"GET /": "none", "GET /follower": "iam", "GET /leader": "iam"}
+    # What a caller's IAM policy grants execute-api:Invoke under, e.g. `<arn>/$default/GET/leader`.
+    api = prod_run.one(types.HTTP_API, API.api)
+    assert prod_run.outputs["apiExecutionArn"] == api.state["executionArn"]
 
 
 def test_one_component_per_concept(any_run: StackRun) -> None:

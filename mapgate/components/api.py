@@ -128,6 +128,8 @@ class HttpApi(Component):
     alarm_topic_arn: pulumi.Output[str]
     api_id: pulumi.Output[str]
     stage_id: pulumi.Output[str]
+    execution_arn: pulumi.Output[str]
+    """`arn:aws:execute-api:<region>:<account>:<api-id>`: IAM callers need execute-api:Invoke under it."""
 
     def __init__(self, name: str, args: HttpApiArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(name, opts)
@@ -219,6 +221,7 @@ class HttpApi(Component):
         self.api_endpoint = api.api_endpoint
         self.api_id = api.id
         self.stage_id = stage.id
+        self.execution_arn = api.execution_arn
         self.route_urls = route_urls(api.api_endpoint, [route.route_key for route in args.routes])
         self.register_outputs(
             {
@@ -227,6 +230,7 @@ class HttpApi(Component):
                 "alarmTopicArn": self.alarm_topic_arn,
                 "apiId": self.api_id,
                 "stageId": self.stage_id,
+                "executionArn": self.execution_arn,
             }
         )
 
