@@ -78,6 +78,13 @@ def test_secret_names_obey_the_environments_rules() -> None:
     assert "not a variable name" in problems_of(with_secrets({"DB-PASS": "/a"}))[0]
 
 
+def test_a_secure_value_in_environment_points_to_secrets() -> None:
+    config = changed("dev", ["services", "app", "environment", "API_KEY"], {"secure": "AAABAciphertext"})
+    (problem,) = problems_of(config)
+    assert problem.startswith("services.app.environment: ")
+    assert "use secrets: {API_KEY: {config: <key>}}" in problem
+
+
 def test_a_variable_is_in_environment_or_in_secrets() -> None:
     config = with_secrets({"API_TOKEN": "/a", "DB_USER": "/b"})
     config["services"]["app"]["environment"] = {"API_TOKEN": "plain", "LOG_LEVEL": "info"}

@@ -189,6 +189,19 @@ class ServiceConfig(Model):
             raise fail("records", "lists a record type twice")
         return sorted(value)  # one order, so reordering the YAML is not a diff
 
+    @field_validator("environment", mode="before")
+    @classmethod
+    def _no_secret_values(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            for name, item in value.items():
+                if isinstance(item, dict) and "secure" in item:
+                    raise fail(
+                        "env_secret",
+                        f"{name}: a secret does not go in environment: store it with "
+                        f"`pulumi config set --secret <key> <value>` and use secrets: {{{name}: {{config: <key>}}}}",
+                    )
+        return value
+
     @field_validator("environment")
     @classmethod
     def _environment(cls, value: dict[str, str]) -> dict[str, str]:
