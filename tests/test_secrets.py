@@ -206,7 +206,7 @@ def _plain_strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
             yield from _plain_strings(item, f"{path}[{i}]")
 
 
-def test_the_value_is_in_no_recorded_input_except_as_a_pulumi_secret(run: StackRun) -> None:
+def test_the_value_is_in_no_recorded_input_or_state_except_as_a_pulumi_secret(run: StackRun) -> None:
     leaks = [
         f"{r.typ} {r.name}{path}" for r in run.resources for path, text in _plain_strings(r.inputs) if PASSWORD in text
     ]
