@@ -13,6 +13,7 @@ from pulumi.runtime.rpc import is_rpc_secret, unwrap_rpc_secret
 from mapgate import naming
 from mapgate import resource_types as types
 from mapgate.cli.plan import tree_lines
+from mapgate.cli.plan_json import masked
 from mapgate.config import ConfigError, SecretText, parse_config, raw_from_pulumi
 from mapgate.offline import StackRun
 from tests.aws_models import request_errors, shape_errors
@@ -212,6 +213,8 @@ def test_the_value_is_in_no_recorded_input_or_state_except_as_a_pulumi_secret(ru
     ]
     assert leaks == []
     assert PASSWORD not in json.dumps(run.outputs, default=str)
+    # `plan --json` writes inputs with secrets masked.
+    assert PASSWORD not in json.dumps([masked(r.inputs) for r in run.resources], default=str)
     # …and it is there, as a secret: the search above looked at the right run.
     assert any(is_rpc_secret(r.inputs.get("value")) for r in run.of_type(types.SSM_PARAMETER))
 
