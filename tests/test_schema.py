@@ -26,6 +26,10 @@ def errors(stack_file: dict[str, Any]) -> list[str]:
     return sorted(e.message for e in validator().iter_errors(stack_file))
 
 
+def error_paths(stack_file: dict[str, Any]) -> list[list[Any]]:
+    return [list(e.absolute_path) for e in validator().iter_errors(stack_file)]
+
+
 def test_the_committed_schema_is_the_models() -> None:
     assert schema.SCHEMA_FILE.read_text() == schema.rendered(), "run: python -m mapgate.config.schema"
 
@@ -40,9 +44,16 @@ def test_a_misspelt_key_is_marked_where_mapgate_would_reject_it() -> None:
     stack = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
     stack["config"]["mapgate:logRetentionDay"] = 7
     stack["config"]["mapgate:services"]["app"]["desiredcount"] = 2
-    found = errors(stack)
-    assert any("'mapgate:logRetentionDay'" in e for e in found), found
-    assert any("'desiredcount'" in e for e in found), found
+    assert ["config", "mapgate:logRetentionDay"] in error_paths(stack)  # only a secret may be an unknown key
+    assert any("'desiredcount'" in e for e in errors(stack)), errors(stack)
+
+
+def test_a_secret_config_value_passes_and_a_plain_unknown_key_does_not() -> None:
+    stack = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
+    stack["config"]["mapgate:dbPassword"] = {"secure": "v1:AAAA"}
+    assert errors(stack) == []
+    stack["config"]["mapgate:dbPassword"] = "hunter2"
+    assert error_paths(stack) == [["config", "mapgate:dbPassword"]]
 
 
 def test_a_wrong_type_is_marked_and_other_namespaces_pass() -> None:

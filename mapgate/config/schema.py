@@ -31,7 +31,18 @@ def stack_file_schema() -> dict[str, Any]:
             **{f"{PROJECT}:{key}": value for key, value in model["properties"].items()},
             "aws:region": {"type": "string", "description": "The AWS Region to deploy to, e.g. us-east-1."},
         },
-        "patternProperties": {OTHER_NAMESPACE: {}},
+        "patternProperties": {
+            OTHER_NAMESPACE: {},
+            # Any other `mapgate:` key must be a secret that a service's `secrets: {NAME: {config: key}}` names
+            # (`pulumi config set --secret`): the stack file holds it encrypted. Anything else is a typo.
+            rf"^{PROJECT}:(?!({'|'.join(sorted(model['properties']))})$)": {
+                "type": "object",
+                "description": "A secret config value (pulumi config set --secret), named by a service's secrets.",
+                "properties": {"secure": {"type": "string"}},
+                "required": ["secure"],
+                "additionalProperties": False,
+            },
+        },
         "additionalProperties": False,
         "required": required,
     }
