@@ -27,9 +27,23 @@ from mapgate.offline import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
+# The product's tests read these stack files, copies of the shipped ones; `tests/test_your_stacks.py` checks the
+# project's own Pulumi.<stack>.yaml files, which users edit.
+FIXTURE_PROJECT = ROOT / "tests" / "fixtures" / "project"
 REGION = "us-east-1"
 
-__all__ = ["ACCOUNT", "DELETE", "PROJECT", "REGION", "ROOT", "RecordingMocks", "StackRun", "changed", "run_stack"]
+__all__ = [
+    "ACCOUNT",
+    "DELETE",
+    "FIXTURE_PROJECT",
+    "PROJECT",
+    "REGION",
+    "ROOT",
+    "RecordingMocks",
+    "StackRun",
+    "changed",
+    "run_stack",
+]
 
 # us-east-1 as an account might see it: us-east-1c is use1-az3, which hosts no VPC link.
 ZONES = {
@@ -47,6 +61,16 @@ def RecordingMocks() -> OfflineMocks:
 
 
 def load_stack_file(stack: str) -> dict[str, Any]:
+    """A fixture stack's config (tests/fixtures/project): what the product's tests run."""
+    return _load_stack_file(FIXTURE_PROJECT, stack)
+
+
+def user_stacks() -> list[str]:
+    """The project's own stacks, from its Pulumi.<stack>.yaml files."""
+    return sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in ROOT.glob("Pulumi.*.yaml"))
+
+
+def load_user_stack_file(stack: str) -> dict[str, Any]:
     return _load_stack_file(ROOT, stack)
 
 

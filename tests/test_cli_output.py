@@ -19,7 +19,7 @@ from mapgate.cli.known_warnings import EXPLAINED
 from mapgate.cli.main import main, parser
 from mapgate.cli.plan import make_plan, render
 from mapgate.cli.terminal import Terminal, plural, wrap
-from tests.harness import ROOT, changed, with_prefix
+from tests.harness import FIXTURE_PROJECT, ROOT, changed, with_prefix
 
 README = (ROOT / "README.md").read_text()
 
@@ -177,7 +177,7 @@ def test_another_region_says_the_prices_are_us_east_1(tmp_path: Path) -> None:
 
 
 def test_the_failure_threshold_warning_is_explained_where_it_is_printed() -> None:
-    text = render(make_plan(ROOT, "dev"))
+    text = render(make_plan(FIXTURE_PROJECT, "dev"))
     at = text.index("  failure_threshold is deprecated:")
     explanation = text[at:].splitlines()[1]
     assert explanation.startswith("    (expected: mapgate sets failure_threshold=1 on purpose.")

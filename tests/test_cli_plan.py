@@ -16,19 +16,19 @@ from mapgate.cli.diagram import mermaid, png, topology
 from mapgate.cli.inventory import Inventory
 from mapgate.cli.main import main
 from mapgate.cli.plan import Plan, make_plan, render
-from tests.harness import ROOT, changed, run_stack, with_prefix
+from tests.harness import FIXTURE_PROJECT, ROOT, changed, run_stack, with_prefix
 
 MERMAID = ROOT / "tests" / "mermaid"
 
 
 @pytest.fixture(scope="module")
 def dev_plan() -> Plan:
-    return make_plan(ROOT, "dev")
+    return make_plan(FIXTURE_PROJECT, "dev")
 
 
 @pytest.fixture(scope="module")
 def prod_plan() -> Plan:
-    return make_plan(ROOT, "prod")
+    return make_plan(FIXTURE_PROJECT, "prod")
 
 
 def test_tree_holds_every_component_and_the_settings_that_matter(dev_plan: Plan) -> None:
@@ -148,7 +148,7 @@ def test_prod_cost_matches_hand_computed_figures(prod_plan: Plan) -> None:
 
 
 def test_usage_assumptions_change_the_estimate() -> None:
-    plan = make_plan(ROOT, "dev", Usage(api_requests_millions=50, log_gb=4, spot_discount=0.0))
+    plan = make_plan(FIXTURE_PROJECT, "dev", Usage(api_requests_millions=50, log_gb=4, spot_discount=0.0))
     costs = _by_name(plan)
     assert costs["HTTP API requests"] == pytest.approx(50.0)
     assert costs["CloudWatch Logs ingestion"] == pytest.approx(2.0)
@@ -186,8 +186,8 @@ def test_findings_are_the_messages_pulumi_up_prints(tmp_path: Path) -> None:
 
 
 def test_a_missing_stack_file_is_a_finding() -> None:
-    plan = make_plan(ROOT, "staging")
-    assert plan.findings == [f"no stack file Pulumi.staging.yaml in {ROOT}"]
+    plan = make_plan(FIXTURE_PROJECT, "staging")
+    assert plan.findings == [f"no stack file Pulumi.staging.yaml in {FIXTURE_PROJECT}"]
 
 
 def test_plan_command_writes_a_valid_png_and_mermaid(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -10,7 +10,7 @@ import pytest
 from mapgate.cli import plan_json
 from mapgate.cli.main import main
 from mapgate.cli.plan import make_plan
-from tests.harness import ROOT, changed, with_prefix
+from tests.harness import FIXTURE_PROJECT, ROOT, changed, with_prefix
 from tests.test_cli_plan import _project_with
 
 SNAPSHOTS = ROOT / "tests" / "snapshots"
@@ -31,7 +31,7 @@ def test_the_document_lists_every_urn_and_the_cost(tmp_path: Path) -> None:
     # the snapshot keeps pre-0.2 URNs that aliases carry over; the document lists what the program registers
     aliases = {a for r in written["resources"] for a in r["aliases"]}
     assert set((SNAPSHOTS / "urns.dev.txt").read_text().split()) <= urns | aliases
-    plan = make_plan(ROOT, "dev")
+    plan = make_plan(FIXTURE_PROJECT, "dev")
     assert written["cost"]["totalPerMonth"] == round(plan.checked()[1].total_usd, 2)
     table = next(r for r in written["resources"] if r["urn"].endswith("::election-lease_table"))
     assert table["inputs"]["billingMode"] == "PAY_PER_REQUEST"
@@ -46,7 +46,7 @@ def test_a_plan_compared_with_itself_has_no_changes(tmp_path: Path, capsys: pyte
 
 
 def test_the_diff_names_added_changed_and_security_changes(tmp_path: Path) -> None:
-    before = plan_json.document(make_plan(ROOT, "dev"))
+    before = plan_json.document(make_plan(FIXTURE_PROJECT, "dev"))
     config = changed("dev", ["services", "worker", "port"], 9090)
     health = {"command": ["CMD", "true"]}
     # A service the dev stack does not have yet (it already has a cache).
@@ -69,7 +69,7 @@ def test_the_diff_names_added_changed_and_security_changes(tmp_path: Path) -> No
 
 
 def test_a_removed_service_is_deleted_and_its_policy_change_is_spelled_out(tmp_path: Path) -> None:
-    before = plan_json.document(make_plan(ROOT, "dev"))
+    before = plan_json.document(make_plan(FIXTURE_PROJECT, "dev"))
     config = changed("dev", ["services", "app", "leaderElection"], False)
     for key in ("GET /leader", "GET /follower"):
         del config["api"]["routes"][key]

@@ -10,17 +10,18 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parent), str(HERE.parent.parent), str(HERE.parent.parent / "scripts")]
+sys.path[:0] = [str(HERE.parent), str(HERE.parent.parent)]
 
-from tests.harness import load_stack_file, run_stack  # noqa: E402
+from tests.harness import load_user_stack_file, run_stack, user_stacks  # noqa: E402
 
 
 def urns(stack: str) -> list[str]:
-    return sorted(r.urn for r in run_stack(load_stack_file(stack), stack=stack).registrations)
+    return sorted(r.urn for r in run_stack(load_user_stack_file(stack), stack=stack).registrations)
 
 
 def main() -> None:
-    for stack in ("dev", "prod"):
+    """The project's own stacks (Pulumi.<stack>.yaml), every one of them."""
+    for stack in user_stacks():
         path = HERE / f"urns.{stack}.txt"
         path.write_text("\n".join(urns(stack)) + "\n")
         print(f"wrote {path} ({len(urns(stack))} URNs)")
