@@ -35,6 +35,8 @@ class ServiceFacts:
     """The ECS-owned Cloud Map service's inputs."""
     roles_discovery: dict[str, Any] | None = None
     """The election's roles service's inputs, when the service elects a leader."""
+    scaling: tuple[int, int] | None = None
+    """(min, max) tasks of its Application Auto Scaling target, when the service scales."""
 
     @property
     def environment(self) -> dict[str, str]:
@@ -64,6 +66,12 @@ class ServiceFacts:
     @property
     def port(self) -> int:
         return int(self.container["portMappings"][0]["containerPort"])
+
+    @property
+    def protocol(self) -> str:
+        """What the port speaks, as ECS knows it: the port mapping's appProtocol, else its transport."""
+        mapping = self.container["portMappings"][0]
+        return str(mapping.get("appProtocol") or mapping["protocol"])
 
     @property
     def public_ip(self) -> bool:
@@ -219,6 +227,11 @@ def _services(run: StackRun) -> list[ServiceFacts]:
         _by_service(run, typ) for typ in (types.ECS_SERVICE, types.TASK_DEFINITION, types.DISCOVERY_SERVICE)
     )
     roles = _by_service(run, types.DISCOVERY_SERVICE, roles=True)
+    # A scaling target names its ECS service by resource id, `service/<cluster>/<service name>`.
+    scaling = {
+        str(t.inputs["resourceId"]).rsplit("/", 1)[-1]: (int(t.inputs["minCapacity"]), int(t.inputs["maxCapacity"]))
+        for t in run.of_type(types.SCALING_TARGET)
+    }
     facts = []
     for name in sorted(ecs):
         definition = dict(definitions[name].inputs)
@@ -231,6 +244,7 @@ def _services(run: StackRun) -> list[ServiceFacts]:
                 container=container,
                 discovery=dict(discovery[name].inputs),
                 roles_discovery=dict(roles[name].inputs) if name in roles else None,
+                scaling=scaling.get(str(ecs[name].state.get("name"))),
             )
         )
     return facts

@@ -220,7 +220,7 @@ def run_call(args: argparse.Namespace, project_dir: Path) -> int:
 
 
 def run_plan(args: argparse.Namespace, project_dir: Path) -> int:
-    from mapgate.cli.diagram import mermaid, png, topology
+    from mapgate.cli.diagram import mermaid, topology, write_pictures
     from mapgate.cli.plan import make_plan, render
 
     missing = unknown_stack(args.stack, project_dir)
@@ -247,12 +247,17 @@ def run_plan(args: argparse.Namespace, project_dir: Path) -> int:
     topo = topology(plan.inventory, args.stack)
     text = args.out / f"{args.stack}.mmd"
     try:
-        picture = png(topo, args.out / f"{args.stack}.png")
+        pictures, vectors = write_pictures(topo, args.out, args.stack)
         text.write_text(mermaid(topo))
     except OSError as error:
         _error(f"--out {args.out}: cannot write {error.filename or args.out}: {error.strerror or error}")
         return automation.EXIT_USAGE
-    terminal.write(sys.stdout, f"picture: {picture}  mermaid: {text}")
+    more = (
+        f" ({len(pictures)} pages: {args.stack}.*, {args.stack}-2.* ... -{len(pictures)}.*)"
+        if len(pictures) > 1
+        else ""
+    )
+    terminal.write(sys.stdout, f"picture: {pictures[0]}  svg: {vectors[0]}{more}  mermaid: {text}")
     return write_and_compare(plan, args, terminal)
 
 
