@@ -4,9 +4,9 @@ One `Topology`, read from what the program registered, is drawn two ways: Mermai
 rendered by GitHub), and one `Scene` (boxes, polylines, labels; laid out by mapgate/cli/layout.py) written as
 PNG (Pillow) and SVG. No Graphviz or browser needed: `mapgate plan` works with pip alone.
 
-Past `MAX_SERVICES_PER_PAGE` services, or `MAX_DEPTH` services calling each other in a row, the picture is
-paginated (`dev.png`, `dev-2.png`, ...): a call to a service on another page ends in a small stub box that names
-the page, so each page stays readable at full size instead of growing into one wide strip.
+Past `MAX_SERVICES_PER_PAGE` services the picture is paginated (`dev.png`, `dev-2.png`, ...), and a chain of
+calls longer than `MAX_DEPTH` services continues on a new row: such a call ends in a small stub box that names
+the page of its callee, so each page stays readable at full size instead of growing into one wide strip.
 """
 
 from __future__ import annotations
@@ -287,8 +287,22 @@ def _alarm_lines(topics: list[AlarmTopic]) -> list[str]:
     return lines if topics else [*lines, "notifies no one"]
 
 
-def pages(topo: Topology) -> list[list[str]]:
-    """Services per page, in call order: at most MAX_SERVICES_PER_PAGE, and chains of at most MAX_DEPTH."""
+@dataclass(frozen=True)
+class Paging:
+    pages: list[list[str]]
+    """Service names per page."""
+    cut: set[tuple[str, str]]
+    """Calls between two services of one page drawn as a stub, so no chain on a page is longer than MAX_DEPTH."""
+
+    def page_of(self, name: str) -> int:
+        (found,) = [i for i, page in enumerate(self.pages) if name in page]
+        return found
+
+
+def paging(topo: Topology) -> Paging:
+    """Services per page, in call order: at most MAX_SERVICES_PER_PAGE a page. A call that would make a chain of
+    more than MAX_DEPTH services on one page is cut: its callee starts a new row on the same page and the call
+    ends in a stub. So a page stays as wide as MAX_DEPTH services, however long the chain."""
     names = [s.name for s in topo.services]
     calls = _oriented_calls(topo)
     level: dict[str, int] = dict.fromkeys(names, 0)
@@ -297,15 +311,16 @@ def pages(topo: Topology) -> list[list[str]]:
             level[callee] = max(level[callee], level[caller] + 1)
     result: list[list[str]] = [[]]
     depth: dict[str, int] = {}
+    cut: set[tuple[str, str]] = set()
     for name in sorted(names, key=lambda n: (level[n], n)):
-        here = [depth[c] for c, callee in calls if callee == name and c in result[-1]]
-        wanted = max(here) + 1 if here else 0
-        if len(result[-1]) == MAX_SERVICES_PER_PAGE or wanted >= MAX_DEPTH:
+        if len(result[-1]) == MAX_SERVICES_PER_PAGE:
             result.append([])
-            wanted = 0
+        callers = [c for c, callee in calls if callee == name and c in result[-1]]
+        kept = [c for c in callers if depth[c] + 1 < MAX_DEPTH]
+        cut.update((c, name) for c in callers if c not in kept)
+        depth[name] = max((depth[c] + 1 for c in kept), default=0)
         result[-1].append(name)
-        depth[name] = wanted
-    return [page for page in result if page]
+    return Paging([page for page in result if page], cut)
 
 
 def _oriented_calls(topo: Topology) -> list[tuple[str, str]]:
@@ -317,13 +332,12 @@ def _oriented_calls(topo: Topology) -> list[tuple[str, str]]:
 
 def scenes(topo: Topology) -> list[Scene]:
     """The picture, one scene per page."""
-    paged = pages(topo)
-    page_of = {name: i for i, page in enumerate(paged) for name in page}
-    return [_scene(topo, i, paged, page_of) for i in range(len(paged))] or [_scene(topo, 0, [[]], {})]
+    paged = paging(topo)
+    return [_scene(topo, i, paged) for i in range(len(paged.pages))] or [_scene(topo, 0, Paging([[]], set()))]
 
 
-def _scene(topo: Topology, index: int, paged: list[list[str]], page_of: dict[str, int]) -> Scene:
-    here = set(paged[index])
+def _scene(topo: Topology, index: int, paged: Paging) -> Scene:
+    here = set(paged.pages[index])
     services = [s for s in topo.services if s.name in here]
     back = acyclic([s.name for s in topo.services], [(a, b) for a, b in topo.peers if a != b])
     nodes: dict[str, tuple[str, list[str]]] = {}  # key -> (kind, lines)
@@ -341,7 +355,9 @@ def _scene(topo: Topology, index: int, paged: list[list[str]], page_of: dict[str
             edges.append((EdgeSpec("api", "alarm"), [], True))
     for svc in services:
         called_from = [
-            f"called by {a} (page {page_of[a] + 1})" for a, b in topo.peers if b == svc.name and a not in here
+            f"called by {a} ({_where(paged, a, index)})"
+            for a, b in topo.peers
+            if b == svc.name and a != b and (a not in here or _is_cut(paged, back, a, b))
         ]
         if (svc.name, svc.name) in topo.peers:
             called_from.append("calls itself")
@@ -352,11 +368,11 @@ def _scene(topo: Topology, index: int, paged: list[list[str]], page_of: dict[str
         if caller not in here or caller == callee:
             continue
         text = [f"{callee}.{topo.namespace}"]
-        if callee in here:
+        if callee in here and not _is_cut(paged, back, caller, callee):
             a, b = (callee, caller) if (caller, callee) in back else (caller, callee)
             spec = EdgeSpec(f"svc:{a}", f"svc:{b}", reversed=(caller, callee) in back)
         else:
-            nodes[f"stub:{callee}"] = ("stub", [callee, f"on page {page_of[callee] + 1}"])
+            nodes[f"stub:{callee}"] = ("stub", [callee, _where(paged, callee, index)])
             spec = EdgeSpec(f"svc:{caller}", f"stub:{callee}")
         edges.append((spec, text, False))
 
@@ -368,8 +384,8 @@ def _scene(topo: Topology, index: int, paged: list[list[str]], page_of: dict[str
     placed = layout(sizes, specs, {key: first_service_rank for key in nodes if key.startswith("svc:")})
 
     title = f"mapgate · stack {topo.stack} · namespace {topo.namespace}"
-    if len(paged) > 1:
-        title += f" · page {index + 1} of {len(paged)}"
+    if len(paged.pages) > 1:
+        title += f" · page {index + 1} of {len(paged.pages)}"
     panel_lines = _network_lines(topo)
     top = MARGIN + TITLE_SIZE + 16.0
     boxes: list[Box] = []
@@ -408,6 +424,15 @@ def _scene(topo: Topology, index: int, paged: list[list[str]], page_of: dict[str
         Caption(MARGIN, bottom, legend, TEXT_SIZE, MUTED),
     ]
     return Scene(math.ceil(width), math.ceil(bottom + MARGIN), boxes, arrows, captions)
+
+
+def _is_cut(paged: Paging, back: set[tuple[str, str]], caller: str, callee: str) -> bool:
+    return ((callee, caller) if (caller, callee) in back else (caller, callee)) in paged.cut
+
+
+def _where(paged: Paging, name: str, index: int) -> str:
+    page = paged.page_of(name)
+    return "on this page" if page == index else f"on page {page + 1}"
 
 
 def _head(before: Point, tip: Point) -> tuple[Point, Point, Point]:
