@@ -189,3 +189,30 @@ def test_dev_and_prod_look_different_where_they_differ() -> None:
     assert "elects a leader" in _texts(dev, "svc:app")
     for scene in (dev, prod):
         _check_geometry(scene)
+
+
+@pytest.mark.parametrize(
+    ("egress", "line", "tasks"),
+    [
+        ("publicIp", "egress: no NAT", "public IPs: svc-000, svc-001, svc-002"),
+        ("natGateway", "egress: 1 NAT gateway, shared by every AZ", "tasks: private IPs only, out through the NAT"),
+        ("natGatewayPerAz", "egress: 2 NAT gateways, one per AZ", "tasks: private IPs only, out through the NAT"),
+        (
+            "natInstance",
+            "egress: NAT instance t4g.nano (one, shared by every AZ)",
+            "tasks: private IPs only, out through the NAT",
+        ),
+        (
+            "natInstancePerAz",
+            "egress: NAT instance t4g.nano (one per AZ)",
+            "tasks: private IPs only, out through the NAT",
+        ),
+    ],
+)
+def test_the_network_panel_says_how_tasks_reach_out(egress: str, line: str, tasks: str) -> None:
+    config = generated(3)
+    config["network"]["egress"] = egress
+    scene = scenes(topology(Inventory.read(run_stack(with_prefix(config))), "x"))[0]
+    assert _texts(scene, "network")[1:3] == (line, tasks)
+    ip = "public IP" if egress == "publicIp" else "private IP"
+    assert f":8000/tcp · {ip}" in _texts(scene, "svc:svc-000")

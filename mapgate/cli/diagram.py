@@ -260,7 +260,8 @@ def _network_lines(topo: Topology) -> list[str]:
         lines.append(f"egress: {_plural(len(net.nat_gateways), 'NAT gateway')}, {spread}")
     elif net.nat_instances:
         types_ = ", ".join(sorted({n.instance_type for n in net.nat_instances}))
-        spread = "one, shared by every AZ" if len(net.nat_instances) == 1 else f"{len(net.nat_instances)}"
+        count = len(net.nat_instances)
+        spread = "one, shared by every AZ" if count == 1 else "one per AZ" if count == len(net.zones) else str(count)
         lines.append(f"egress: NAT instance {types_} ({spread})")
     else:
         lines.append("egress: no NAT")
