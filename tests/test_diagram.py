@@ -15,7 +15,7 @@ from mapgate.cli.diagram import Scene, Topology, png, route_label, scenes, svg, 
 from mapgate.cli.inventory import Inventory
 from mapgate.cli.layout import Rect
 from mapgate.cli.plan import make_plan
-from tests.harness import ROOT, run_stack, with_prefix
+from tests.harness import FIXTURE_PROJECT, run_stack, with_prefix
 
 HEALTH = {"command": ["CMD", "python", "-m", "mapgate_app.healthcheck"], "startPeriod": 15}
 PAGE_BOUND = (3200, 2400)
@@ -176,7 +176,9 @@ def _texts(scene: Scene, key: str) -> tuple[str, ...]:
 
 
 def test_dev_and_prod_look_different_where_they_differ() -> None:
-    dev, prod = (scenes(topology(Inventory.read(make_plan(ROOT, s).checked()[0]), s))[0] for s in ("dev", "prod"))
+    dev, prod = (
+        scenes(topology(Inventory.read(make_plan(FIXTURE_PROJECT, s).checked()[0]), s))[0] for s in ("dev", "prod")
+    )
     assert "egress: NAT instance t4g.nano (one, shared by every AZ)" in _texts(dev, "network")
     assert "egress: 3 NAT gateways, one per AZ" in _texts(prod, "network")
     assert _texts(dev, "network")[0] == "VPC in 2 AZs: us-east-1a, us-east-1b"
