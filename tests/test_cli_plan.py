@@ -227,7 +227,8 @@ def test_mermaid_text_parses_as_a_flowchart(stack: str, dev_plan: Plan, prod_pla
     result = _parse_mermaid(text)
     assert result.returncode == 0, result.stderr
     assert '"diagramType":"flowchart-v2"' in result.stdout
-    for route in ('"GET /leader ?leader=true"', '"GET /follower ?leader=false"', '"GET /"'):
+    protected = " [IAM]" if stack == "prod" else ""  # prod's management routes need a signed caller
+    for route in (f'"GET /leader ?leader=true{protected}"', f'"GET /follower ?leader=false{protected}"', '"GET /"'):
         assert f"link -->|{route}| tasks_app" in text
     assert f'tasks_app -->|"worker.{stack}.mapgate.internal"| tasks_worker' in text
 

@@ -218,3 +218,17 @@ def test_the_network_panel_says_how_tasks_reach_out(egress: str, line: str, task
     assert _texts(scene, "network")[1:3] == (line, tasks)
     ip = "public IP" if egress == "publicIp" else "private IP"
     assert f":8000/tcp · {ip}" in _texts(scene, "svc:svc-000")
+
+
+def test_the_picture_says_which_routes_are_protected() -> None:
+    topo = topology(Inventory.read(make_plan(FIXTURE_PROJECT, "prod").checked()[0]), "prod")
+    labels = {route.route_key: route_label(route) for route in topo.routes}
+    assert labels == {
+        "GET /": "GET /",
+        "GET /follower": "GET /follower ?leader=false [IAM]",
+        "GET /leader": "GET /leader ?leader=true [IAM]",
+    }
+    (scene, *_) = scenes(topo)
+    assert {label for label in labels.values() if "[IAM]" in label} <= {
+        line for box in scene.boxes for line in box.lines
+    }

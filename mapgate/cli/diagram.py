@@ -120,7 +120,7 @@ def mermaid(topo: Topology) -> str:
         by_service[route.service].append(route)
     for service, routes in by_service.items():
         for route in routes:
-            text = route.route_key + (f" ?{route.query}" if route.query else "")
+            text = route_label(route)
             lines.append(f"    link -->|{_label(text)}| {_id('tasks', service)}")
         lines.append(f"    link -. DiscoverInstances .-> {_id('cm', service)}")
     for caller, callee in topo.peers:
@@ -224,9 +224,9 @@ def _size(lines: Sequence[str], *, headed: bool) -> tuple[float, float]:
 
 
 def route_label(route: RouteFacts) -> str:
-    """One route on its edge: the route key and the Cloud Map filter API Gateway applies. Route facts that
-    should be seen (who may call it, once routes have authorization) belong on this line."""
-    return route.route_key + (f" ?{route.query}" if route.query else "")
+    """One route on its edge: the route key, the Cloud Map filter API Gateway applies, and who may call it."""
+    text = route.route_key + (f" ?{route.query}" if route.query else "")
+    return text + (f" [{route.authorization}]" if route.authorization else "")
 
 
 def _plural(count: int, word: str) -> str:

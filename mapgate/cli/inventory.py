@@ -102,6 +102,8 @@ class RouteFacts:
     service: str
     query: str
     """The Cloud Map attribute filter, e.g. `leader=true`."""
+    authorization: str = ""
+    """Who may call it: "" (anyone), "IAM", or "JWT <authorizer>" with its scopes."""
 
 
 @dataclass(frozen=True)
@@ -262,8 +264,21 @@ def _routes(run: StackRun) -> list[RouteFacts]:
         integration = run.by_id(str(route.inputs["target"]).removeprefix("integrations/"))
         uri = urllib.parse.urlsplit(str(integration.inputs["integrationUri"]))
         arn = urllib.parse.urlunsplit(uri._replace(query=""))
-        routes.append(RouteFacts(str(route.inputs["routeKey"]), services_by_arn[arn], uri.query))
+        routes.append(
+            RouteFacts(str(route.inputs["routeKey"]), services_by_arn[arn], uri.query, _authorization(run, route))
+        )
     return sorted(routes, key=lambda r: r.route_key)
+
+
+def _authorization(run: StackRun, route: Resource) -> str:
+    kind = str(route.inputs.get("authorizationType") or "NONE")
+    if kind == "AWS_IAM":
+        return "IAM"
+    if kind == "JWT":
+        authorizer = run.by_id(str(route.inputs.get("authorizerId")))
+        scopes = " ".join(route.inputs.get("authorizationScopes") or [])
+        return f"JWT {authorizer.inputs.get('name', authorizer.name)}" + (f" ({scopes})" if scopes else "")
+    return ""
 
 
 def _peers(run: StackRun) -> list[tuple[str, str]]:
