@@ -17,7 +17,7 @@ import pytest
 
 from mapgate.cli.plan import make_plan
 from mapgate.offline import StackRun
-from tests.harness import ROOT, load_user_stack_file, run_stack, user_stacks
+from tests.harness import ROOT, load_stack_file, load_user_stack_file, run_stack, user_stacks
 from tests.test_policies import evaluate, resources_of
 
 SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
@@ -77,12 +77,12 @@ def test_your_stack_replaces_nothing_recorded(user_run: tuple[str, StackRun]) ->
     assert failure is None, failure
 
 
-# -- the verdict itself, on a stack a user changed --------------------------------------------------------------
+# -- the verdict itself, on the fixture dev stack changed as a user would change theirs ---------------------------
 
 
 def _dev_with_a_new_service() -> tuple[StackRun, set[str]]:
-    recorded = {r.urn for r in run_stack(load_user_stack_file("dev"), stack="dev").registrations}
-    config = load_user_stack_file("dev")
+    recorded = {r.urn for r in run_stack(load_stack_file("dev"), stack="dev").registrations}
+    config = load_stack_file("dev")
     services = dict(config["mapgate:services"])
     services["reports"] = dict(services["worker"]) | {"allowFrom": ["app"]}
     config["mapgate:services"] = services
@@ -100,16 +100,17 @@ def test_an_added_service_is_a_note_with_the_command_never_a_failure(tmp_path: P
 
 
 def test_a_removed_resource_fails_and_says_how_to_accept_it(tmp_path: Path) -> None:
-    recorded = {r.urn for r in run_stack(load_user_stack_file("dev"), stack="dev").registrations}
+    run = run_stack(load_stack_file("dev"), stack="dev")
     snapshot = tmp_path / "urns.dev.txt"
+    recorded = {r.urn for r in run.registrations}
     snapshot.write_text("\n".join(sorted(recorded | {"urn:pulumi:dev::mapgate::mapgate:demo:Gone::gone"})))
-    failure, _ = snapshot_verdict("dev", run_stack(load_user_stack_file("dev"), stack="dev"), snapshot)
+    failure, _ = snapshot_verdict("dev", run, snapshot)
     assert failure is not None
     assert "mapgate:demo:Gone::gone" in failure
     assert failure.endswith(RECORD)
 
 
 def test_a_new_stack_without_a_snapshot_is_a_note(tmp_path: Path) -> None:
-    failure, note = snapshot_verdict("qa", run_stack(load_user_stack_file("dev"), stack="qa"), tmp_path / "none.txt")
+    failure, note = snapshot_verdict("qa", run_stack(load_stack_file("dev"), stack="qa"), tmp_path / "none.txt")
     assert failure is None
     assert note == f"stack qa has no URN snapshot yet; record it with: {RECORD}"
