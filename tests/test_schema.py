@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 import yaml
 
-from mapgate.config import schema
+from mapgate.config import reference, schema
 from tests.harness import ROOT
 
 STACK_FILES = sorted(ROOT.glob("Pulumi.*.yaml"))
@@ -61,3 +61,55 @@ def test_a_wrong_type_is_marked_and_other_namespaces_pass() -> None:
     stack["config"]["mapgate:containerInsights"] = "sometimes"
     stack["config"]["myteam:owner"] = "platform"
     assert errors(stack) == ["'sometimes' is not of type 'boolean'"]
+
+
+# -- the README's config reference: rows that cover the schema, and the table that is the rows ----------------
+
+
+def schema_paths() -> dict[str, Any]:
+    model, definitions = schema.model_schema()
+    return dict(schema.properties(model, definitions))
+
+
+def test_the_reference_rows_cover_every_key_and_no_other() -> None:
+    paths = schema_paths()
+    documented = [path for row in reference.ROWS for path in row.paths]
+    unknown = [d for d in documented if d.removesuffix(".**") not in paths]
+    assert unknown == [], f"rows for keys the model lacks: {unknown}"
+    leaves = [p for p in paths if not any(q.startswith(f"{p}.") for q in paths)]
+    missing = [p for p in leaves if not any(reference.covers(d, p) for d in documented)]
+    assert missing == [], f"add a row to mapgate/config/reference.py for {missing}"
+
+
+def test_a_key_without_a_row_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = tuple(r for r in reference.ROWS if "services.*.dnsTtl" not in r.paths)
+    monkeypatch.setattr(reference, "ROWS", rows)
+    with pytest.raises(AssertionError, match=r"services\.\*\.dnsTtl"):
+        test_the_reference_rows_cover_every_key_and_no_other()
+
+
+def test_the_reference_defaults_are_the_models() -> None:
+    paths = schema_paths()
+    checked = 0
+    for row in reference.ROWS:
+        for path in row.paths:
+            default = paths[path.removesuffix(".**")].get("default")
+            if isinstance(default, bool):
+                default = str(default).lower()
+            elif isinstance(default, float) and default.is_integer():
+                default = int(default)  # the README writes 50, not 50.0
+            if default is None or isinstance(default, list | dict):
+                continue
+            checked += 1
+            assert f"`{default}`" in row.default, (row.key, path, default, row.default)
+    assert checked >= 20
+
+
+def test_the_readme_table_is_the_reference() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert reference.readme_with_table(readme) == readme, "run: python -m mapgate.config.reference"
+
+
+def test_the_schema_hover_text_is_the_reference() -> None:
+    cpu = json.loads(schema.SCHEMA_FILE.read_text())["$defs"]["ServiceConfig"]["properties"]["cpu"]
+    assert cpu["description"] == reference.notes_by_path()["services.*.cpu"]

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from mapgate import PROJECT
+from mapgate.config.reference import notes_by_path
 from mapgate.config.stack import StackConfig
 
 SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schema" / "stack.schema.json"
@@ -20,9 +22,38 @@ SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schema" / "stack.schema.jso
 OTHER_NAMESPACE = rf"^(?!{PROJECT}:)[A-Za-z0-9_.-]+:"
 
 
-def stack_file_schema() -> dict[str, Any]:
+def properties(schema: dict[str, Any], definitions: dict[str, Any], path: str = "") -> Iterator[tuple[str, Any]]:
+    """Every config path under a model's schema (`services.*.cpu`), with the schema of its property."""
+    node = _resolved(schema, definitions)
+    candidates = [node, *(_resolved(alt, definitions) for alt in node.get("anyOf", []))]
+    for candidate in candidates:
+        for key, sub in candidate.get("properties", {}).items():
+            here = f"{path}.{key}" if path else key
+            yield here, sub
+            yield from properties(sub, definitions, here)
+        extra = candidate.get("additionalProperties")
+        if isinstance(extra, dict) and ("$ref" in extra or "properties" in extra):
+            yield from properties(extra, definitions, f"{path}.*")
+
+
+def _resolved(schema: dict[str, Any], definitions: dict[str, Any]) -> dict[str, Any]:
+    ref = schema.get("$ref")
+    return definitions[ref.rsplit("/", 1)[-1]] if isinstance(ref, str) else schema
+
+
+def model_schema() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The config model's schema, with each documented key's text from the reference table (hover text)."""
     model = StackConfig.model_json_schema(by_alias=True, mode="validation")
     definitions = model.pop("$defs", {})
+    notes = notes_by_path()
+    for path, prop in properties(model, definitions):
+        if path in notes:
+            prop["description"] = notes[path]
+    return model, definitions
+
+
+def stack_file_schema() -> dict[str, Any]:
+    model, definitions = model_schema()
     required = [f"{PROJECT}:{key}" for key in model.get("required", []) if key != "namespace"]
     config = {
         "type": "object",
