@@ -529,14 +529,15 @@ class Platform:
         if truth and (not self.holders or self.holders[-1] != truth[0]):
             self.holders.append(truth[0])
         live = {t.task_id for t in self.tasks.values() if t.alive}
-        for instance_id, attributes in self.cloud_map.registered(ROLES).items():
+        registered = self.cloud_map.registered(ROLES)
+        for instance_id, attributes in registered.items():
             if attributes.get(OWNER) in live:
                 self._orphan_since.pop(instance_id, None)
                 continue
             since = self._orphan_since.setdefault(instance_id, now)
             self.max_orphan_age = max(self.max_orphan_age, now - since)
         for instance_id in list(self._orphan_since):
-            if instance_id not in self.cloud_map.registered(ROLES):
+            if instance_id not in registered:
                 del self._orphan_since[instance_id]
         self.converged_at.append((now, self.converged()))
 

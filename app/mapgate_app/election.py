@@ -91,9 +91,8 @@ class Member:
 
 @dataclass
 class _Instance:
-    """One instance this task owns in the roles service, as this task last made it."""
+    """One instance this task owns in the roles service, and where its last operation stands."""
 
-    attributes: dict[str, str]
     registered: bool = False
     operation: str | None = None
     deregistering: bool = False
@@ -244,7 +243,7 @@ class Elector:
         leader_id = f"{LEADER_PREFIX}{self._term}"
         if self.is_leader():
             self._ensure(leader_id, self._attributes(leader=True))
-            if self._own.get(leader_id, _Instance({})).registered:
+            if self._own.get(leader_id, _Instance()).registered:
                 self._remove(self.me.task_id)  # only once the leader instance exists: no gap on /leader
             for instance_id in list(self._own):
                 if instance_id.startswith(LEADER_PREFIX) and instance_id != leader_id:
@@ -289,7 +288,7 @@ class Elector:
         """Remove instances whose owner is gone, and leader instances of older terms; learn the followers."""
         self._reconcile_due, self._rounds_since_reconcile = False, 0
         # Older terms' leader instances go only once ours exists, so that /leader always has a target.
-        ours_registered = self._own.get(f"{LEADER_PREFIX}{self._term}", _Instance({})).registered
+        ours_registered = self._own.get(f"{LEADER_PREFIX}{self._term}", _Instance()).registered
         alive = {item["InstanceId"] for item in self._discover(self.service_name, "ALL")}
         followers: dict[str, Member] = {}
         for item in self._discover(self.roles_service_name, "ALL"):
@@ -419,7 +418,7 @@ class Elector:
             CreatorRequestId=f"{instance_id[:40]}-{uuid.uuid4().hex[:16]}",
             Attributes=attributes,
         )["OperationId"]
-        self._own[instance_id] = _Instance(attributes=attributes, operation=operation)
+        self._own[instance_id] = _Instance(operation=operation)
 
     def _remove(self, instance_id: str) -> None:
         instance = self._own.get(instance_id)

@@ -270,10 +270,12 @@ def write_and_compare(plan: Plan, args: argparse.Namespace, terminal: Terminal) 
     except plan_json.PlanFileError as error:
         _error(str(error))
         return automation.EXIT_USAGE
-    current = plan_json.document(plan)
+    if not (args.json or old):
+        return automation.EXIT_OK
+    current = plan_json.document(plan)  # built once, only when asked for: it copies every resource's inputs
     if args.json:
         try:
-            plan_json.write(plan, args.json)
+            plan_json.write(current, args.json)
         except OSError as error:
             _error(f"--json {args.json}: cannot write: {error.strerror or error}")
             return automation.EXIT_USAGE

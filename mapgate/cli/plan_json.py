@@ -74,8 +74,8 @@ def document(plan: Plan) -> dict[str, Any]:
     }
 
 
-def write(plan: Plan, path: Path) -> None:
-    path.write_text(json.dumps(document(plan), indent=1, sort_keys=True) + "\n")
+def write(plan_document: Mapping[str, Any], path: Path) -> None:
+    path.write_text(json.dumps(plan_document, indent=1, sort_keys=True) + "\n")
 
 
 def read(path: Path) -> dict[str, Any]:
@@ -139,17 +139,20 @@ def compare(old: Mapping[str, Any], new: Mapping[str, Any]) -> Diff:
             fresh.remove(twin)
     diff.deleted, diff.added = sorted(gone), sorted(fresh)
     diff.renamed = sorted(claimed.items())
-    pairs = [(u, u) for u in after if u in before] + list(claimed.items())
-    for old_urn, new_urn in sorted(pairs, key=lambda p: p[1]):
+    previous = {u: u for u in after if u in before} | {new_urn: old_urn for old_urn, new_urn in claimed.items()}
+    for new_urn, old_urn in sorted(previous.items()):
         a, b = before[old_urn]["inputs"], after[new_urn]["inputs"]
         keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
         if keys:
             diff.changed[new_urn] = keys
-    diff.security = _security_lines(before, after, diff)
+    diff.security = _security_lines(before, after, previous, diff)
     return diff
 
 
-def _security_lines(before: Mapping[str, Any], after: Mapping[str, Any], diff: Diff) -> list[str]:
+def _security_lines(
+    before: Mapping[str, Any], after: Mapping[str, Any], previous: Mapping[str, str], diff: Diff
+) -> list[str]:
+    """`previous`: each kept resource's old URN, by its new one (the same URN, or the one its alias takes over)."""
     lines: list[str] = []
 
     def summary(resource: Mapping[str, Any]) -> str:
@@ -165,9 +168,7 @@ def _security_lines(before: Mapping[str, Any], after: Mapping[str, Any], diff: D
         resource = after[urn]
         if resource["type"] not in SECURITY_TYPES:
             continue
-        old = next((before[o] for o, n in [(urn, urn), *diff.renamed] if n == urn and o in before), None)
-        if old is None:
-            continue
+        old = before[previous[urn]]
         if resource["type"] == types.ROLE_POLICY:
             was = set(policy_actions(json.loads(old["inputs"]["policy"])))
             now = set(policy_actions(json.loads(resource["inputs"]["policy"])))
