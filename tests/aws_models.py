@@ -36,3 +36,26 @@ def request_errors(service: str, operation: str, params: dict[str, Any]) -> str:
     shape = _model(service).operation_model(operation).input_shape
     report = ParamValidator().validate(as_json_numbers(params), shape)
     return report.generate_report() if report.has_errors() else ""
+
+
+class RecordingClient:
+    """A boto3 client (a real one on moto) that notes every request: the API operation and its parameters."""
+
+    def __init__(self, client: Any):
+        self._client = client
+        self.exceptions = client.exceptions
+        self.requests: list[tuple[str, dict[str, Any]]] = []
+
+    @property
+    def operations(self) -> set[str]:
+        return {operation for operation, _ in self.requests}
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._client, name)
+        operation = self._client.meta.method_to_api_mapping[name]
+
+        def call(**kwargs: Any) -> Any:
+            self.requests.append((operation, kwargs))
+            return method(**kwargs)
+
+        return call

@@ -24,6 +24,7 @@ from mapgate import resource_types as types
 from mapgate.cli.plan import policy_actions
 from mapgate_app.election import LEADER_PREFIX, Elector, Member, Timing
 from mapgate_app.lease import LeaseStore
+from tests.aws_models import RecordingClient
 from tests.harness import StackRun, children
 
 REGION = "us-east-1"
@@ -346,28 +347,12 @@ def test_throttling_costs_a_round_and_backs_off_with_jitter(platform: Platform) 
 
 
 def test_the_task_role_allows_exactly_the_calls_the_election_makes(platform: Platform, dev_run: StackRun) -> None:
-    recorded: set[str] = set()
-
-    class Recording:
-        def __init__(self, client: Any, prefix: str):
-            self._client, self._prefix = client, prefix
-            self.exceptions = client.exceptions
-
-        def __getattr__(self, name: str) -> Any:
-            method = getattr(self._client, name)
-            operation = self._client.meta.method_to_api_mapping[name]
-
-            def call(**kwargs: Any) -> Any:
-                recorded.add(f"{self._prefix}:{operation}")
-                return method(**kwargs)
-
-            return call
-
+    cloud_map, dynamodb = RecordingClient(platform.cloud_map), RecordingClient(platform.dynamodb)
     electors = [
         platform.ecs_starts(
             n,
-            cloud_map=Recording(platform.cloud_map, "servicediscovery"),
-            dynamodb=Recording(platform.dynamodb, "dynamodb"),
+            cloud_map=cloud_map,
+            dynamodb=dynamodb,
         )
         for n in (1, 2, 3)
     ]
@@ -379,6 +364,9 @@ def test_the_task_role_allows_exactly_the_calls_the_election_makes(platform: Pla
             if elector.shutdown_step():
                 break
     policy = json.loads(dev_run.inputs(types.ROLE_POLICY, children("app").election_policy)["policy"])
+    recorded = {f"servicediscovery:{op}" for op in cloud_map.operations} | {
+        f"dynamodb:{op}" for op in dynamodb.operations
+    }
     assert recorded == set(policy_actions(policy))
 
 

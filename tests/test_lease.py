@@ -15,7 +15,7 @@ import pytest
 from moto import mock_aws
 
 from mapgate_app.lease import NOBODY, Lease, LeaseLost, LeaseStore
-from tests.aws_models import request_errors
+from tests.aws_models import RecordingClient, request_errors
 from tests.election_model import Clock, FakeDynamoDB, Faults, Model
 
 TABLE = "leases"
@@ -99,21 +99,6 @@ def test_each_service_has_its_own_lease(dynamodb: Any) -> None:
     assert other.acquire(me="z", address="z:1", now_ms=1_000, ttl_ms=TTL).term == 1
 
 
-class Recording:
-    def __init__(self, client: Any):
-        self._client = client
-        self.requests: list[tuple[str, dict[str, Any]]] = []
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self._client, name)
-
-        def call(**kwargs: Any) -> Any:
-            self.requests.append((self._client.meta.method_to_api_mapping[name], kwargs))
-            return method(**kwargs)
-
-        return call
-
-
 def _outcome(store: LeaseStore, call: Callable[[LeaseStore], Lease | None]) -> Lease | str | None:
     try:
         return call(store)
@@ -137,7 +122,7 @@ def random_call(rng: random.Random, holder: str | None, current: int, now: int) 
 
 
 def test_every_request_fits_botocore_and_the_simulations_table_answers_like_moto(dynamodb: Any) -> None:
-    recording = Recording(dynamodb)
+    recording = RecordingClient(dynamodb)
     real = LeaseStore(recording, table=TABLE, name="app")
     clock = Clock()
     rng = random.Random(7)
@@ -153,7 +138,7 @@ def test_every_request_fits_botocore_and_the_simulations_table_answers_like_moto
         seen.add((index, "lost" if answer == "lost" else "done"))
     # Every write both succeeded and was refused at some step, so the comparison covered both branches.
     assert {(i, kind) for i in range(1, 5) for kind in ("lost", "done")} <= seen
-    assert {op for op, _ in recording.requests} == {"GetItem", "UpdateItem"}
+    assert recording.operations == {"GetItem", "UpdateItem"}
     for operation, request in recording.requests:
         assert request_errors("dynamodb", operation, request) == ""
     reads = [r for op, r in recording.requests if op == "GetItem"]
