@@ -674,3 +674,17 @@ def test_nat_instance_settings_without_a_nat_instance_are_an_error() -> None:
     (problem,) = problems_of(config)
     assert problem.startswith("network: ")
     assert "it only applies to egress: natInstance or natInstancePerAz" in problem
+
+
+def test_an_elected_service_name_leaves_room_for_its_roles_service() -> None:
+    """Cloud Map labels are at most 63 characters, and the roles service is `<name>_roles`: 57 is the limit."""
+
+    def with_elected(name: str) -> dict[str, Any]:
+        config = changed("dev", ["services", name], None)
+        config["services"][name] = dict(config["services"]["app"]) | {"leaderElection": True}
+        return config
+
+    assert "a" * 57 in parse(with_elected("a" * 57)).services
+    problems = [p for p in problems_of(with_elected("a" * 58)) if p.startswith(f"services.{'a' * 58}.")]
+    assert len(problems) == 1
+    assert "at most 57 characters (58 given)" in problems[0]
