@@ -36,7 +36,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from mapgate_app.lease import Lease, LeaseLost, LeaseStore
+from mapgate_app.lease import Lease, LeaseLost, LeaseStore, error_code
 
 log = logging.getLogger("mapgate.election")
 
@@ -266,7 +266,7 @@ class Elector:
         try:
             self.cloud_map.get_instance(ServiceId=self.roles_service_id, InstanceId=instance_id)
         except Exception as error:
-            if _code(error) != "InstanceNotFound":
+            if error_code(error) != "InstanceNotFound":
                 raise
             del self._own[instance_id]
 
@@ -429,7 +429,7 @@ class Elector:
         try:
             instance.operation = self._deregister(instance_id)
         except Exception as error:
-            if _code(error) != "InstanceNotFound":
+            if error_code(error) != "InstanceNotFound":
                 raise
             del self._own[instance_id]  # the holder's reconcile removed it already
             return
@@ -440,7 +440,7 @@ class Elector:
             self._deregister(instance_id)
             log.info("removed orphaned instance %s", instance_id)
         except Exception as error:
-            if _code(error) not in {"InstanceNotFound", "DuplicateRequest", "ResourceInUse"}:
+            if error_code(error) not in {"InstanceNotFound", "DuplicateRequest", "ResourceInUse"}:
                 raise
 
     def _deregister(self, instance_id: str) -> str:
@@ -476,7 +476,7 @@ class Elector:
             self._failures = 0
             return self.timing.interval * self.rng.uniform(0.9, 1.1)
         self._failures += 1
-        if _code(failed) in THROTTLING_CODES:
+        if error_code(failed) in THROTTLING_CODES:
             cap = min(self.timing.max_backoff, self.timing.interval * 2**self._failures)
             return self.rng.uniform(self.timing.interval / 2, cap)  # jitter spreads the tasks' retries apart
         return self.timing.interval
@@ -519,10 +519,3 @@ def _member(attributes: Mapping[str, str]) -> Member:
         port=int(attributes.get(PORT, "0") or 0),
         started=float(attributes.get(STARTED, "0") or 0),
     )
-
-
-def _code(error: BaseException) -> str:
-    response = getattr(error, "response", None)
-    if isinstance(response, dict):
-        return str(response.get("Error", {}).get("Code", ""))
-    return type(error).__name__

@@ -125,7 +125,7 @@ class LeaseStore:
                 ReturnValues="ALL_NEW",
             )
         except Exception as error:
-            if _is_condition_failure(error):
+            if error_code(error) == "ConditionalCheckFailedException":
                 raise LeaseLost(str(error)) from error
             raise
         item = answer["Attributes"]
@@ -137,10 +137,12 @@ class LeaseStore:
         )
 
 
-def _is_condition_failure(error: Exception) -> bool:
+def error_code(error: BaseException) -> str:
+    """An AWS error's code (botocore's `ClientError.response`), else the exception's class name."""
     response = getattr(error, "response", None)
-    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
-    return code == "ConditionalCheckFailedException"
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", ""))
+    return type(error).__name__
 
 
 def _s(value: str) -> dict[str, str]:
