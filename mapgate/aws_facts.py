@@ -260,6 +260,16 @@ SECURITY_GROUP_RULES_PER_DIRECTION = 60
 ROUTES_PER_ROUTE_TABLE = 50
 # Services per cluster: 5,000. https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-quotas.html
 ECS_SERVICES_PER_CLUSTER = 5000
+# Routes per HTTP API: 300, adjustable, but only per API (Service Quotas code L-65B5C802): an API must exist before
+# its quota can be raised. Integrations per HTTP API: 300, not adjustable.
+# https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html
+ROUTES_PER_HTTP_API = 300
+ROUTES_PER_HTTP_API_QUOTA_CODE = "L-65B5C802"
+INTEGRATIONS_PER_HTTP_API = 300
+# A task definition (the RegisterTaskDefinition request: container definitions, environment included) is at most
+# 64 KiB; not adjustable. https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-quotas.html
+# ("Task definition size")
+TASK_DEFINITION_MAX_BYTES = 64 * 1024
 # --- Secrets for tasks (ECS `secrets`, SSM Parameter Store, Secrets Manager, KMS) ------------------------------
 
 # A container's `secrets[].valueFrom` is the full ARN of an SSM parameter (or its name, in the task's Region) or of

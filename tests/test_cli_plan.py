@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pytest
 import yaml
 from PIL import Image
 
+from mapgate import aws_facts
+from mapgate import resource_types as types
 from mapgate.cli.cost import Usage
 from mapgate.cli.diagram import mermaid, png, topology
-from mapgate.cli.inventory import Inventory
+from mapgate.cli.inventory import Inventory, register_task_definition_request, request_bytes
 from mapgate.cli.main import main
 from mapgate.cli.plan import Plan, make_plan, render
+from tests.aws_models import request_errors
 from tests.harness import FIXTURE_PROJECT, ROOT, changed, run_stack, with_prefix
 
 MERMAID = ROOT / "tests" / "mermaid"
@@ -311,6 +317,62 @@ def test_60_routed_services_are_within_the_quota(tmp_path: Path) -> None:
         {"services": dict.fromkeys(names, service), "api": {"routes": {f"GET /{n}": {"service": n} for n in names}}}
     )
     assert make_plan(_project_with(tmp_path, "wide", config), "wide").findings == []
+
+
+def _nginx(config: dict[str, Any]) -> dict[str, Any]:
+    for svc in config["services"].values():
+        svc["image"] = "public.ecr.aws/nginx/nginx:1.27"
+    return config
+
+
+def test_323_routes_break_the_http_api_route_quota_and_integration_limit(tmp_path: Path) -> None:
+    config = _nginx(changed("dev", ["api", "routes"], {f"GET /r{i}": {"service": "app"} for i in range(323)}))
+    plan = make_plan(_project_with(tmp_path, "many", with_prefix(config)), "many")
+    assert plan.run is not None
+    routes, integrations = plan.findings
+    assert routes.startswith("HTTP API api-http: 323 routes, over the default quota of 300 routes per API")
+    assert "'Routes per API'" in routes
+    assert "quota code L-65B5C802" in routes
+    assert integrations.startswith("HTTP API api-http: 323 integrations, over the limit of 300 integrations per API")
+    assert "cannot be raised" in integrations
+    assert render(plan).startswith("validation findings:\nHTTP API api-http: 323 routes")
+
+
+def test_a_70_kb_environment_value_breaks_the_task_definition_size_limit(tmp_path: Path) -> None:
+    config = _nginx(changed("dev", ["services", "worker", "environment"], {"BLOB": "x" * 70_000}))
+    plan = make_plan(_project_with(tmp_path, "big", with_prefix(config)), "big")
+    (finding,) = plan.findings
+    assert re.match(r"task definition mapgate-big-worker: 7\d,\d{3} bytes, ", finding)
+    assert "over the limit of 65,536 bytes (64 KiB) per task definition" in finding
+    assert "'Task definition size', which cannot be raised" in finding
+
+
+def test_the_task_definition_size_is_the_register_requests_json_size(dev_plan: Plan) -> None:
+    (task_definition,) = [
+        r for r in dev_plan.checked()[0].of_type(types.TASK_DEFINITION) if r.inputs["family"].endswith("-app")
+    ]
+    request = register_task_definition_request(dict(task_definition.inputs))
+    assert request_errors("ecs", "RegisterTaskDefinition", request) == ""
+    assert request_bytes(request) == len(json.dumps(request, separators=(",", ":")).encode())
+    assert 1_000 < request_bytes(request) < aws_facts.TASK_DEFINITION_MAX_BYTES
+
+
+def test_an_unknown_region_is_a_finding_with_did_you_mean(tmp_path: Path) -> None:
+    config = with_prefix(_nginx(changed("dev", ["production"], False))) | {"aws:region": "us-east-9"}
+    plan = make_plan(_project_with(tmp_path, "nowhere", config), "nowhere")
+    (finding,) = plan.findings
+    assert finding.startswith("aws:region: 'us-east-9' — no such AWS Region; did you mean 'us-east-")
+    assert "regions: af-south-1, " in finding
+    assert "eu-west-1" in finding
+    assert "aws-global" not in finding
+
+
+def test_a_real_region_missing_from_mapgates_tables_keeps_its_advisory(tmp_path: Path) -> None:
+    assert "ap-southeast-5" not in aws_facts.VPC_LINK_ZONE_IDS
+    config = with_prefix(_nginx(changed("dev", ["production"], False))) | {"aws:region": "ap-southeast-5"}
+    plan = make_plan(_project_with(tmp_path, "new", config), "new")
+    assert plan.ok, plan.findings
+    assert "the cost uses us-east-1 prices; ap-southeast-5's differ" in render(plan)
 
 
 def test_interface_endpoints_are_priced_per_az(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from mapgate.cli.cost import Estimate, Usage, egress_alternatives, estimate
 from mapgate.cli.inventory import Inventory, container_definitions
 from mapgate.cli.known_warnings import explain
 from mapgate.cli.quotas import quota_findings
+from mapgate.cli.regions import unknown_region
 from mapgate.cli.terminal import plural
 from mapgate.components.api import HttpApi
 from mapgate.components.cluster import Cluster
@@ -69,12 +70,15 @@ def make_plan(project_dir: Path, stack: str, usage: Usage | None = None) -> Plan
     config = load_stack_file(project_dir, stack)  # StackFileError: the caller tells it, with file:line:column
     region_assumed = "aws:region" not in config
     region = str(config.get("aws:region", ASSUMED_REGION))
+    # The offline run would assume zones for a Region that does not exist; `pulumi up` would fail in AWS.
+    region_findings = [problem] if (problem := unknown_region(region)) else []
     try:
         run = run_program(project_dir, config, stack)
     except (pulumi.RunError, ConfigError) as error:
-        return Plan(stack, region, None, str(error).splitlines())
+        return Plan(stack, region, None, region_findings + str(error).splitlines())
     inventory = Inventory.read(run)
-    return Plan(stack, region, run, quota_findings(run), estimate(inventory, usage), inventory, region_assumed)
+    findings = region_findings + quota_findings(run)
+    return Plan(stack, region, run, findings, estimate(inventory, usage), inventory, region_assumed)
 
 
 # --- the tree ------------------------------------------------------------------------------------------------
