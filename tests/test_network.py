@@ -11,6 +11,7 @@ import pytest
 from mapgate import aws_facts, naming
 from mapgate import resource_types as types
 from mapgate.components.network import plan_subnets
+from mapgate.components.network.nat import user_data
 from mapgate.offline import AMI_ID, OfflineMocks, Resource
 from tests.aws_models import request_errors
 from tests.harness import API, NAT_1, NETWORK, RecordingMocks, StackRun, changed, run_stack, with_prefix
@@ -279,11 +280,13 @@ def test_nat_instance_reaches_ssm_only(dev_run: StackRun) -> None:
 
 def test_nat_instance_user_data_forwards_and_masquerades_the_vpc(dev_run: StackRun) -> None:
     script = nat_instance(dev_run).inputs["userData"]
-    assert script.startswith("#!/bin/bash\nset -euo pipefail\n")
+    assert script == user_data("10.0.0.0/16")  # the script tests/test_nat_user_data.py runs under bash
+    assert script.startswith("#!/bin/bash\n")
+    assert "\nset -euo pipefail\n" in script
     assert "net.ipv4.ip_forward = 1" in script
     assert "ip saddr 10.0.0.0/16" in script
     assert "masquerade" in script
-    assert "systemctl enable --now nftables" in script
+    assert "systemctl enable nftables" in script
 
 
 def test_nat_instance_size_is_configurable() -> None:

@@ -17,21 +17,65 @@ from pulumi_aws import ec2, iam, vpc
 from mapgate import aws_facts, naming
 
 
-def user_data(vpc_cidr: str) -> str:
+# What the first boot prints last, on the instance's console (`aws ec2 get-console-output --latest`).
+BOOT_OK = "mapgate-nat: forwarding"
+BOOT_FAILED = "mapgate-nat: FAILED"
+INSTALL_ATTEMPTS = 5
+
+
+def user_data(vpc_cidr: str, root: str = "") -> str:
     """First-boot script: forward IPv4 and masquerade what comes from the VPC, both kept across reboots.
 
     nftables is installed from the Amazon Linux repositories over the instance's own public IP, which is why
     the instance gets its public IPv4 at launch (an Elastic IP associated afterwards would race this script).
+
+    It fails loudly: any failed step (the sysctl, the install after its retries, the ruleset check `nft -c`, the
+    service) stops it with a non-zero exit, before the next step, and its last line on the console says which step
+    failed; a good boot ends with a line that says what it forwards. It applies only its own sysctl file, so an
+    unrelated key elsewhere cannot fail it. `root` prefixes the files it writes (tests run it in a directory).
     """
+    sysctl_file = f"{root}/etc/sysctl.d/90-mapgate-nat.conf"
+    ruleset = f"{root}/etc/sysconfig/nftables.conf"
     return f"""#!/bin/bash
+# mapgate NAT instance, first boot. See mapgate/components/network/nat.py.
 set -euo pipefail
-cat > /etc/sysctl.d/90-mapgate-nat.conf <<'SYSCTL'
+step="start"
+say() {{
+  echo "$1" >&2
+  {{ echo "$1" >/dev/console; }} 2>/dev/null || true
+}}
+finish() {{
+  status=$?
+  if [ "$status" -ne 0 ]; then
+    say "{BOOT_FAILED} at step '$step' (exit $status): the NAT does not forward; see /var/log/cloud-init-output.log"
+  fi
+}}
+trap finish EXIT
+
+step="ip forwarding"
+cat > {sysctl_file} <<'SYSCTL'
 net.ipv4.ip_forward = 1
 SYSCTL
-sysctl --system
-for attempt in 1 2 3 4 5; do dnf install -y nftables && break; sleep 10; done
+sysctl -p {sysctl_file}
+
+step="install nftables"
+installed=no
+for attempt in $(seq 1 {INSTALL_ATTEMPTS}); do
+  if dnf install -y nftables; then
+    installed=yes
+    break
+  fi
+  echo "dnf install nftables failed (attempt $attempt of {INSTALL_ATTEMPTS})" >&2
+  sleep 10
+done
+[ "$installed" = yes ]
+
+step="find the uplink"
 uplink=$(ip -4 route show default | awk '{{print $5; exit}}')
-cat > /etc/sysconfig/nftables.conf <<NFT
+[ -n "$uplink" ]
+
+step="check the ruleset"
+cat > {ruleset} <<NFT
 table ip mapgate_nat {{
   chain postrouting {{
     type nat hook postrouting priority srcnat; policy accept;
@@ -39,8 +83,13 @@ table ip mapgate_nat {{
   }}
 }}
 NFT
-systemctl enable --now nftables
+nft -c -f {ruleset}
+
+step="enable nftables"
+systemctl enable nftables
 systemctl restart nftables
+nft list table ip mapgate_nat >/dev/null
+say "{BOOT_OK} {vpc_cidr} through $uplink"
 """
 
 
