@@ -395,3 +395,12 @@ def test_plan_of_an_existing_vpc_prices_no_network(tmp_path: Path) -> None:
     assert "stack byo in us-east-1: 59 resources (offline, in an existing VPC (network.existing))" in text
     assert "egress alternatives (priced the same way):\n  none\n" in text
     assert not [name for name in _by_name(plan) if name.startswith(("NAT", "Elastic IP", "S3", "Public IPv4"))]
+
+
+def test_the_readmes_example_error_is_what_plan_prints(tmp_path: Path) -> None:
+    config = changed("dev", ["services", "app", "healthCheck", "interval"], 1)
+    config["services"]["worker"]["allowFrom"] = ["ap"]
+    plan = make_plan(_project_with(tmp_path, "dev", with_prefix(_nginx(config))), "dev")
+    readme = (ROOT / "README.md").read_text()
+    example = readme.split("keeps this block what `plan` prints):\n\n```\n", 1)[1].split("```", 1)[0]
+    assert example == render(plan) + "\n"
