@@ -265,6 +265,7 @@ def run_plan(args: argparse.Namespace, project_dir: Path) -> int:
 def write_and_compare(plan: Plan, args: argparse.Namespace, terminal: Terminal) -> int:
     """`--json` and `--diff`: the plan as data, and the change since an earlier one."""
     from mapgate.cli import plan_json
+    from mapgate.cli.plan import diff_warnings
 
     try:
         old = plan_json.read(args.diff) if args.diff else None
@@ -282,6 +283,8 @@ def write_and_compare(plan: Plan, args: argparse.Namespace, terminal: Terminal) 
             return automation.EXIT_USAGE
         terminal.write(sys.stdout, f"plan: {args.json}")
     if old is not None:
+        for warning in diff_warnings(old, current):
+            terminal.write(sys.stdout, warning)
         diff = plan_json.compare(old, current)
         terminal.write(sys.stdout, plan_json.render_diff(diff, old=str(args.diff), new="this plan"))
     return automation.EXIT_OK

@@ -10,6 +10,7 @@ import json
 import shlex
 import urllib.parse
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -342,6 +343,30 @@ def advisories(plan: Plan) -> list[str]:
                     "set api.errorAlarm.email or httpsEndpoint (or topicArn for an existing topic)"
                 )
     return notes
+
+
+def _origin(document: Mapping[str, Any]) -> dict[str, str]:
+    """Which project, stack and region a plan document is of (the project from its URNs,
+    `urn:pulumi:<stack>::<project>::…`)."""
+    urn = next((str(r.get("urn", "")) for r in document.get("resources") or []), "")
+    parts = urn.split("::")
+    return {
+        "project": parts[1] if len(parts) > 2 else "",
+        "stack": str(document.get("stack", "")),
+        "region": str(document.get("region", "")),
+    }
+
+
+def diff_warnings(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """What makes a diff of two plans something other than the change of one stack: another project, stack or
+    region, whose every resource would then look added, replaced or deleted."""
+    before, after = _origin(old), _origin(new)
+    return [
+        f"warning: the old plan is of {what} {before[what]!r}, this one of {what} {after[what]!r}: the diff "
+        f"compares two {what}s, not a change of one"
+        for what in ("project", "stack", "region")
+        if before[what] and after[what] and before[what] != after[what]
+    ]
 
 
 def render(plan: Plan) -> str:
