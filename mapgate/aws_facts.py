@@ -146,16 +146,41 @@ _ROUTE_SEGMENT = r"(?:[A-Za-z0-9._~-]+|\{[A-Za-z_][A-Za-z0-9_]*\})"
 ROUTE_PATH = re.compile(rf"^/$|^(?:/{_ROUTE_SEGMENT})*(?:/\{{[A-Za-z_][A-Za-z0-9_]*\+\}})?$")
 
 
+_PLAIN_SEGMENT = re.compile(r"^[A-Za-z0-9._~-]+$")
+_PARAMETER_SEGMENT = re.compile(r"^\{[A-Za-z_][A-Za-z0-9_]*\+?\}$")
+
+
+def _path_problem(path: str) -> str:
+    """Which rule of ROUTE_PATH `path` breaks, said for that rule alone."""
+    if not path.startswith("/"):
+        return f"path {path!r} must start with '/'"
+    if path.endswith("/"):
+        return f"path {path!r} ends with '/'; drop it (only the root path is '/')"
+    segments = path[1:].split("/")
+    for i, segment in enumerate(segments):
+        if not segment:
+            return f"path {path!r} has an empty segment ('//')"
+        if segment.startswith("{"):
+            if not _PARAMETER_SEGMENT.match(segment):
+                return f"path {path!r}: {segment!r} is no parameter; write {{name}} or {{name+}} (letters, digits, '_')"
+            if segment.endswith("+}") and i != len(segments) - 1:
+                return f"path {path!r}: the greedy {segment} may only be the last segment"
+        elif not _PLAIN_SEGMENT.match(segment):
+            bad = "".join(sorted({c for c in segment if not _PLAIN_SEGMENT.match(c)}))
+            return (
+                f"path {path!r}: segment {segment!r} has {bad!r}; segments use letters, digits, '-', '.', '_', '~' "
+                "or {param}"
+            )
+    return f"path {path!r} is not a route path"  # not reached while the rules above mirror ROUTE_PATH
+
+
 def parse_route_key(key: str) -> tuple[str, str]:
-    """'GET /leader' -> ('GET', '/leader'). Raises ValueError, saying what is allowed, when malformed."""
+    """'GET /leader' -> ('GET', '/leader'). Raises ValueError, naming the rule it breaks, when malformed."""
     method, _, path = key.partition(" ")
     if method not in HTTP_METHODS or not path:
         raise ValueError(f'must be "METHOD /path" with METHOD one of {", ".join(HTTP_METHODS)}')
     if not ROUTE_PATH.match(path):
-        raise ValueError(
-            f"path {path!r} must start with '/', use segments of letters, digits, '-', '.', '_', '~' "
-            "or {param}, end without '/', and put a greedy {proxy+} only last"
-        )
+        raise ValueError(_path_problem(path))
     return method, path
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from mapgate.aws_facts import FARGATE_MEMORY_BY_CPU
+from mapgate.aws_facts import FARGATE_MEMORY_BY_CPU, ROUTE_PATH, parse_route_key
 from mapgate.config import ConfigError, StackConfig, parse_config, raw_from_pulumi
 from tests.harness import DELETE, ROOT, changed, load_stack_file
 
@@ -353,14 +354,28 @@ BAD = [
         ["api", "routes", "GET /x/"],
         {"service": "app"},
         'api.routes["GET /x/"]',
-        "end without '/'",
+        "path '/x/' ends with '/'",
+    ),
+    (
+        "route path empty segment",
+        ["api", "routes", "GET /a//b"],
+        {"service": "app"},
+        'api.routes["GET /a//b"]',
+        "has an empty segment ('//')",
+    ),
+    (
+        "route path odd character",
+        ["api", "routes", "GET /le@der"],
+        {"service": "app"},
+        'api.routes["GET /le@der"]',
+        "segment 'le@der' has '@'",
     ),
     (
         "route greedy not last",
         ["api", "routes", "GET /{p+}/x"],
         {"service": "app"},
         'api.routes["GET /{p+}/x"]',
-        "only last",
+        "the greedy {p+} may only be the last segment",
     ),
     (
         "route attr key too long",
@@ -474,6 +489,23 @@ def test_bad_value_is_rejected_with_its_key_path_and_what_is_allowed(
     matching = [p for p in problems if p.startswith(f"{key_path}:")]
     assert matching, f"no problem names {key_path!r}: {problems}"
     assert any(allowed in p for p in matching), f"{allowed!r} not in {matching}"
+
+
+def test_a_bad_route_path_names_the_one_rule_it_breaks() -> None:
+    (problem,) = problems_of(changed("dev", ["api", "routes", "GET /leader/"], {"service": "app"}))
+    assert problem.endswith("path '/leader/' ends with '/'; drop it (only the root path is '/')")
+    assert "must start with '/'" not in problem
+    assert "segments of" not in problem
+
+
+def test_every_path_the_route_grammar_rejects_gets_a_rule_of_its_own() -> None:
+    for length in range(1, 6):
+        for letters in itertools.product("/a{}+@", repeat=length):
+            path = "".join(letters)
+            if not ROUTE_PATH.match(path):
+                with pytest.raises(ValueError, match="path") as caught:
+                    parse_route_key(f"GET {path}")
+                assert "is not a route path" not in str(caught.value), path
 
 
 def test_the_catalogue_is_large() -> None:
