@@ -20,7 +20,7 @@ from mapgate.cli.cost import Usage
 from mapgate.cli.diagram import mermaid, png, topology
 from mapgate.cli.inventory import Inventory, register_task_definition_request, request_bytes
 from mapgate.cli.main import main
-from mapgate.cli.plan import Plan, make_plan, render
+from mapgate.cli.plan import Plan, advisories, make_plan, render
 from tests.aws_models import request_errors
 from tests.harness import FIXTURE_PROJECT, ROOT, changed, run_stack, with_prefix
 
@@ -404,3 +404,16 @@ def test_the_readmes_example_error_is_what_plan_prints(tmp_path: Path) -> None:
     readme = (ROOT / "README.md").read_text()
     example = readme.split("keeps this block what `plan` prints):\n\n```\n", 1)[1].split("```", 1)[0]
     assert example == render(plan) + "\n"
+
+
+def test_a_routed_service_with_no_tasks_gets_an_advisory(tmp_path: Path) -> None:
+    config = _nginx(changed("dev", ["services", "app", "desiredCount"], 0))
+    config["services"]["worker"]["desiredCount"] = 0  # not routed: no advisory
+    plan = make_plan(_project_with(tmp_path, "idle", with_prefix(config)), "idle")
+    assert plan.ok, plan.findings
+    (note,) = [n for n in advisories(plan) if "desiredCount" in n]
+    assert note == (
+        "services.app.desiredCount is 0, so its routes (GET /, GET /follower, GET /leader) answer 500/503 until a "
+        "task runs: no healthy instance matches them"
+    )
+    assert f"advisories (valid, but worth knowing):\n  {note}" in render(plan)

@@ -333,6 +333,13 @@ def advisories(plan: Plan) -> list[str]:
     inventory = plan.inventory
     if inventory is None:
         return notes
+    for service in inventory.services:
+        routes = [route.route_key for route in inventory.routes_to(service.name)]
+        if service.tasks == 0 and routes:
+            notes.append(
+                f"services.{service.name}.desiredCount is 0, so its routes ({', '.join(sorted(routes))}) answer "
+                "500/503 until a task runs: no healthy instance matches them"
+            )
     if inventory.alarm_topics is not None:
         if not inventory.alarm_topics:
             notes.append("the 5xx alarm has no actions: it notifies no one (set api.errorAlarm.topicArn or email)")
