@@ -121,7 +121,7 @@ BAD = [
             "vpcId": "vpc-0123456789abcdef0",
             "privateSubnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
         },
-        "network",
+        "network.existing/cidr/availabilityZones/egress",
         "cannot be combined with cidr, availabilityZones, egress",
     ),
     (
@@ -133,7 +133,7 @@ BAD = [
     ),
     ("endpoint unknown", ["network", "interfaceEndpoints"], ["s3"], "network.interfaceEndpoints", "gateway endpoint"),
     ("endpoint twice", ["network", "interfaceEndpoints"], ["logs", "logs"], "network.interfaceEndpoints", "twice"),
-    ("egress twice", ["network", "natGateways"], "single", "network", "keep only egress"),
+    ("egress twice", ["network", "natGateways"], "single", "network.egress/natGateways", "keep only egress"),
     (
         "NAT instance not Graviton",
         ["network", "natInstance", "instanceType"],
@@ -201,7 +201,13 @@ BAD = [
     ("records unknown", ["services", "app", "records"], ["AAAA"], "services.app.records[0]", "'A' or 'SRV'"),
     ("records twice", ["services", "worker", "records"], ["A", "A"], "services.worker.records", "twice"),
     ("protocol unknown", ["services", "worker", "protocol"], "http2", "services.worker.protocol", "'grpc'"),
-    ("grpc without A", ["services", "worker", "records"], ["SRV"], "services.worker", "protocol grpc needs A records"),
+        (
+        "grpc without A",
+        ["services", "worker", "records"],
+        ["SRV"],
+        "services.worker.protocol/records",
+        "protocol grpc needs A records",
+    ),
     ("command empty", ["services", "worker", "command"], [], "services.worker.command", "the program and its arg"),
     ("command no program", ["services", "cache", "command"], ["", "x"], "services.cache.command", "the program"),
     ("dnsTtl negative", ["services", "app", "dnsTtl"], -5, "services.app.dnsTtl", "from 0 to 2147483647"),
@@ -388,7 +394,7 @@ BAD = [
         "route attr value too long",
         ["api", "routes", "GET /x"],
         {"service": "app", "attributes": {"zone": "v" * 1025}},
-        'api.routes["GET /x"].attributes',
+        'api.routes["GET /x"].attributes.zone',
         "1-1024",
     ),
     (
@@ -489,6 +495,32 @@ def test_bad_value_is_rejected_with_its_key_path_and_what_is_allowed(
     matching = [p for p in problems if p.startswith(f"{key_path}:")]
     assert matching, f"no problem names {key_path!r}: {problems}"
     assert any(allowed in p for p in matching), f"{allowed!r} not in {matching}"
+
+
+def test_an_error_across_fields_names_them_and_shows_only_their_values() -> None:
+    (problem,) = problems_of(changed("dev", ["services", "worker", "records"], ["SRV"]))
+    assert problem == (
+        'services.worker.protocol/records: {"protocol": "grpc", "records": ["SRV"]} — protocol grpc needs A records '
+        "(gRPC clients resolve A): add A to records"
+    )
+
+
+def test_long_values_are_shown_shortened_with_their_length() -> None:
+    route = {"service": "app", "attributes": {"zone": "v" * 2000}}
+    (problem,) = problems_of(changed("dev", ["api", "routes", "GET /x"], route))
+    assert problem.startswith('api.routes["GET /x"].attributes.zone: "vvv')
+    assert '… (2,002 characters) — must be 1-1024 characters (2,000 given)' in problem
+    assert len(problem) < 200
+
+
+def test_too_many_authorizers_are_shown_by_name() -> None:
+    authorizer = {"issuer": "https://id.example.com", "audience": ["api"]}
+    config = changed("dev", ["api", "authorizers"], {f"a{i}": authorizer for i in range(11)})
+    (problem,) = [p for p in problems_of(config) if p.startswith("api.authorizers:")]
+    assert problem == (
+        'api.authorizers: ["a0", "a1", "a10", "a2", "a3", "a4", "a5", "a6", "a7", "a8", "a9"] — an HTTP API has at '
+        "most 10 authorizers (11 given)"
+    )
 
 
 def test_a_bad_route_path_names_the_one_rule_it_breaks() -> None:
@@ -704,7 +736,7 @@ def test_nat_instance_settings_without_a_nat_instance_are_an_error() -> None:
     config = changed("dev", ["network", "egress"], "natGateway")
     config["network"]["natInstance"] = {"instanceType": "t4g.micro"}
     (problem,) = problems_of(config)
-    assert problem.startswith("network: ")
+    assert problem.startswith('network.natInstance/egress: {"natInstance": {"instanceType": "t4g.micro"}, "egress": ')
     assert "it only applies to egress: natInstance or natInstancePerAz" in problem
 
 

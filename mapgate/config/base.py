@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Sequence
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
@@ -23,9 +24,30 @@ class Model(BaseModel):
     )
 
 
-def fail(kind: str, message: str) -> PydanticCustomError:
-    """A validation error whose text is final (pydantic templates would eat braces such as {build: app})."""
-    return PydanticCustomError(kind, "{message}", {"message": message})
+def fail(
+    kind: str, message: str, *, fields: Sequence[str] = (), at: Sequence[str] = (), shown: Any = None
+) -> PydanticCustomError:
+    """A validation error whose text is final (pydantic templates would eat braces such as {build: app}).
+
+    A rule that relates several keys of one object names them in `fields` (camelCase, as written): the error's key
+    path then ends in `protocol/records` and it shows those keys' values only, not the whole object. `at` points
+    below the failing value (an attribute of a map), and `shown` replaces the value shown (e.g. names only).
+    """
+    return PydanticCustomError(
+        kind, "{message}", {"message": message, "fields": tuple(fields), "at": tuple(at), "shown": shown}
+    )
+
+
+# A value longer than this, as JSON, is shown shortened: its start and its full length.
+VALUE_SHOWN_MAX = 80
+
+
+def shortened(value: Any) -> str:
+    """A value as an error shows it: JSON, cut to VALUE_SHOWN_MAX characters with its length when longer."""
+    text = json.dumps(value, default=str)
+    if len(text) <= VALUE_SHOWN_MAX:
+        return text
+    return f"{text[: VALUE_SHOWN_MAX - 1]}… ({len(text):,} characters)"
 
 
 def join(values: Iterable[Any]) -> str:
