@@ -201,7 +201,7 @@ BAD = [
     ("records unknown", ["services", "app", "records"], ["AAAA"], "services.app.records[0]", "'A' or 'SRV'"),
     ("records twice", ["services", "worker", "records"], ["A", "A"], "services.worker.records", "twice"),
     ("protocol unknown", ["services", "worker", "protocol"], "http2", "services.worker.protocol", "'grpc'"),
-        (
+    (
         "grpc without A",
         ["services", "worker", "records"],
         ["SRV"],
@@ -509,7 +509,7 @@ def test_long_values_are_shown_shortened_with_their_length() -> None:
     route = {"service": "app", "attributes": {"zone": "v" * 2000}}
     (problem,) = problems_of(changed("dev", ["api", "routes", "GET /x"], route))
     assert problem.startswith('api.routes["GET /x"].attributes.zone: "vvv')
-    assert '… (2,002 characters) — must be 1-1024 characters (2,000 given)' in problem
+    assert "… (2,002 characters) — must be 1-1024 characters (2,000 given)" in problem
     assert len(problem) < 200
 
 

@@ -17,12 +17,7 @@ def known_regions() -> tuple[str, ...]:
 
     partitions = Loader().load_data("partitions")["partitions"]
     return tuple(
-        sorted(
-            region
-            for partition in partitions
-            for region in partition["regions"]
-            if not region.endswith("-global")
-        )
+        sorted(region for partition in partitions for region in partition["regions"] if not region.endswith("-global"))
     )
 
 

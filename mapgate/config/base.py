@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
 from pydantic.alias_generators import to_camel
-from pydantic_core import PydanticCustomError
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 
 class Model(BaseModel):
@@ -54,21 +56,38 @@ def join(values: Iterable[Any]) -> str:
     return ", ".join(str(v) for v in values)
 
 
-def int_range(lo: int, hi: int) -> AfterValidator:
+@dataclass(frozen=True)
+class Checked:
+    """An after-validator that also tells the JSON Schema what it allows (minimum/maximum, enum), so an editor
+    marks a value out of range as the user types; the error text stays mapgate's own."""
+
+    check: Callable[[Any], Any]
+    schema: tuple[tuple[str, Any], ...]
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_after_validator_function(self.check, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema.update(dict(self.schema))
+        return json_schema
+
+
+def int_range(lo: int, hi: int) -> Checked:
     def check(value: int) -> int:
         if not lo <= value <= hi:
             raise fail("out_of_range", f"must be an integer from {lo} to {hi}")
         return value
 
-    return AfterValidator(check)
+    return Checked(check, (("minimum", lo), ("maximum", hi)))
 
 
-def between(bounds: tuple[int, int]) -> AfterValidator:
+def between(bounds: tuple[int, int]) -> Checked:
     """`int_range` from a (low, high) fact in `aws_facts`."""
     return int_range(*bounds)
 
 
-def one_of(allowed: Iterable[int], what: str) -> AfterValidator:
+def one_of(allowed: Iterable[int], what: str) -> Checked:
     choices = tuple(allowed)
 
     def check(value: int) -> int:
@@ -76,20 +95,20 @@ def one_of(allowed: Iterable[int], what: str) -> AfterValidator:
             raise fail("not_allowed", f"{what} must be one of {join(choices)}")
         return value
 
-    return AfterValidator(check)
+    return Checked(check, (("enum", list(choices)),))
 
 
 # YAML writes 50 for 50.0; strict floats would reject it.
 INT_AS_FLOAT = BeforeValidator(lambda v: float(v) if type(v) is int else v)
 
 
-def positive_up_to(high: float, unit: str) -> AfterValidator:
+def positive_up_to(high: float, unit: str) -> Checked:
     def check(value: float) -> float:
         if not 0 < value <= high:
             raise fail("out_of_range", f"must be more than 0 and at most {high:g} {unit}")
         return value
 
-    return AfterValidator(check)
+    return Checked(check, (("exclusiveMinimum", 0), ("maximum", high)))
 
 
 def _scalar_to_str(value: Any) -> Any:

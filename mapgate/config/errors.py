@@ -20,11 +20,8 @@ from mapgate.config.stack import StackConfig
 Loc = tuple[str | int, ...]
 
 
-
 class FieldGroup(str):
     """Several keys of one object that a rule relates, shown in a key path as `protocol/records`."""
-
-
 
 
 @dataclass(frozen=True)
