@@ -16,7 +16,6 @@ from pulumi_aws import ec2, iam, vpc
 
 from mapgate import aws_facts, naming
 
-
 # What the first boot prints last, on the instance's console (`aws ec2 get-console-output --latest`).
 BOOT_OK = "mapgate-nat: forwarding"
 BOOT_FAILED = "mapgate-nat: FAILED"
