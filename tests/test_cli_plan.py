@@ -417,3 +417,10 @@ def test_a_routed_service_with_no_tasks_gets_an_advisory(tmp_path: Path) -> None
         "task runs: no healthy instance matches them"
     )
     assert f"advisories (valid, but worth knowing):\n  {note}" in render(plan)
+
+
+def test_the_readme_states_no_picture_size_that_no_script_measured() -> None:
+    """Picture sizes change with the layout; bench/plan.py prints them for the code it runs."""
+    readme = (ROOT / "README.md").read_text()
+    assert re.findall(r"\d[\d,]* ?[×x] ?\d[\d,]* ?px", readme) == []
+    assert "`python bench/plan.py` prints, next to each stack's time, how many pages its picture" in readme
