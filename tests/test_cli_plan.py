@@ -40,7 +40,7 @@ def prod_plan() -> Plan:
 def test_tree_holds_every_component_and_the_settings_that_matter(dev_plan: Plan) -> None:
     text = render(dev_plan)
     for expected in [
-        "stack dev in us-east-1: 89 resources",
+        "stack dev in us-east-1: 90 resources",
         "├─ network  [Network]",
         "network-vpc  [ec2.Vpc]  10.0.0.0/16 · DNS support True, hostnames True",
         "network-public-1  [ec2.Subnet]  10.0.0.0/18 in us-east-1a · public IPs on launch",

@@ -2,7 +2,8 @@
 
 Each stub logs its call; environment variables make one of them fail. The script must stop non-zero at the
 failed step, name it on stderr (what cloud-init copies to the console), and never reach the next step; a good run
-ends with the ruleset checked and the service enabled.
+ends with the ruleset checked and the service enabled. A failed boot also tags its instance, through the AWS CLI
+(stubbed too) with the id and Region from instance metadata.
 """
 
 from __future__ import annotations
@@ -29,7 +30,14 @@ STUBS = {
     ),
     "ip": '[ -n "${NO_ROUTE:-}" ] || echo "default via 10.0.0.1 dev ens5 proto dhcp src 10.0.0.9 metric 512"',
     "sleep": 'echo "sleep $*" >> "$CALLS"',
+    # Instance metadata: a token, then the instance's id and Region.
+    "curl": (
+        'case "$*" in *api/token*) echo TOKEN;; *instance-id*) echo i-0123456789abcdef0;; '
+        "*placement/region*) echo eu-west-1;; *) exit 22;; esac"
+    ),
+    "aws": 'echo "aws $*" >> "$CALLS"; [ -z "${FAIL_AWS:-}" ] || exit 254',
 }
+TAG_CALL = "aws ec2 create-tags --region eu-west-1 --resources i-0123456789abcdef0 --tags Key=mapgate:natBoot,Value="
 
 
 def run_script(tmp_path: Path, **failures: str) -> tuple[subprocess.CompletedProcess[str], list[str], Path]:
@@ -70,6 +78,7 @@ def test_a_good_boot_checks_the_ruleset_then_enables_it(tmp_path: Path) -> None:
     assert sysctl_file.read_text() == "net.ipv4.ip_forward = 1\n"
     assert f'ip saddr {CIDR} oifname "ens5" masquerade' in ruleset.read_text()
     assert done.stderr.strip().splitlines()[-1] == f"{BOOT_OK} {CIDR} through ens5"
+    assert not any(call.startswith("aws") for call in calls)  # a good boot leaves the tags to Pulumi
 
 
 @pytest.mark.parametrize(
@@ -88,7 +97,8 @@ def test_each_failed_step_stops_the_boot_non_zero_and_says_which(
     done, calls, _ = run_script(tmp_path, **failure)
     assert done.returncode != 0
     assert f"{BOOT_FAILED} at step '{step}'" in done.stderr.strip().splitlines()[-1]
-    assert calls[-1].startswith(last_call)
+    assert calls[-1] == f"{TAG_CALL}failed at {step}"  # the instance says so in its tags too
+    assert calls[-2].startswith(last_call)
     assert not any(call.startswith("systemctl") for call in calls)  # never enables a missing or unchecked ruleset
 
 
@@ -96,6 +106,13 @@ def test_a_failed_install_is_retried_then_fails(tmp_path: Path) -> None:
     done, calls, _ = run_script(tmp_path, FAIL_DNF="1")
     assert done.returncode != 0
     assert calls.count("dnf install -y nftables") == INSTALL_ATTEMPTS
+
+
+def test_a_boot_that_cannot_tag_itself_still_fails_and_says_so(tmp_path: Path) -> None:
+    done, calls, _ = run_script(tmp_path, FAIL_DNF="1", FAIL_AWS="1")
+    assert done.returncode == 1
+    assert calls[-1] == f"{TAG_CALL}failed at install nftables"
+    assert "could not tag the instance mapgate:natBoot" in done.stderr
 
 
 def test_only_mapgates_own_sysctl_file_is_applied() -> None:

@@ -3,6 +3,8 @@ NAT instance's hardening, the S3 endpoint, and where tasks and the VPC link live
 
 from __future__ import annotations
 
+import json
+
 import ipaddress
 from functools import cache
 
@@ -258,6 +260,23 @@ def test_nat_instance_ami_comes_from_the_ssm_parameter_before_anything_is_create
     assert call.args["name"] == aws_facts.AL2023_ARM64_AMI_PARAMETER
     assert nat_instance(dev_run).inputs["ami"] == AMI_ID
     assert "ami" in next(r.ignore_changes for r in dev_run.registrations if r.name == NAT_1.instance)
+
+
+def test_a_failed_nat_boot_may_tag_only_its_stacks_nat_instances_with_one_key(dev_run: StackRun) -> None:
+    policy = dev_run.one(types.ROLE_POLICY, NAT_1.boot_tag_policy)
+    assert policy.inputs["role"] == dev_run.one(types.ROLE, NAT_1.role).id
+    (statement,) = json.loads(policy.inputs["policy"])["Statement"]
+    assert statement == {
+        "Effect": "Allow",
+        "Action": "ec2:CreateTags",
+        "Resource": "arn:aws:ec2:*:*:instance/*",
+        "Condition": {
+            "StringEquals": {"aws:ResourceTag/mapgate:role": "nat-instance", "aws:ResourceTag/mapgate:stack": "dev"},
+            "ForAllValues:StringEquals": {"aws:TagKeys": ["mapgate:natBoot"]},
+        },
+    }
+    tags = nat_instance(dev_run).inputs["tags"]
+    assert (tags["mapgate:role"], tags["mapgate:stack"]) == ("nat-instance", "dev")  # the tags the condition reads
 
 
 def test_no_ami_lookup_without_a_nat_instance(prod_run: StackRun) -> None:
