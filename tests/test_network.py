@@ -3,9 +3,8 @@ NAT instance's hardening, the S3 endpoint, and where tasks and the VPC link live
 
 from __future__ import annotations
 
-import json
-
 import ipaddress
+import json
 from functools import cache
 
 import pytest
