@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -21,6 +22,8 @@ from mapgate.cli.diagram import mermaid, png, topology
 from mapgate.cli.inventory import Inventory, register_task_definition_request, request_bytes
 from mapgate.cli.main import main
 from mapgate.cli.plan import Plan, advisories, make_plan, render
+from mapgate.cli.quotas import quota_findings
+from mapgate.offline import Resource, StackRun
 from tests.aws_models import request_errors
 from tests.harness import FIXTURE_PROJECT, ROOT, changed, run_stack, with_prefix
 
@@ -424,3 +427,41 @@ def test_the_readme_states_no_picture_size_that_no_script_measured() -> None:
     readme = (ROOT / "README.md").read_text()
     assert re.findall(r"\d[\d,]* ?[×x] ?\d[\d,]* ?px", readme) == []
     assert "`python bench/plan.py` prints, next to each stack's time, how many pages its picture" in readme
+
+
+def _run_with(run: StackRun, extra: list[Resource]) -> StackRun:
+    return dataclasses.replace(run, resources=[*run.resources, *extra])
+
+
+@pytest.mark.parametrize("typ", [types.ROUTE, types.INTEGRATION])
+def test_routes_and_integrations_are_checked_at_exactly_300(dev_plan: Plan, typ: str) -> None:
+    run = dev_plan.checked()[0]
+    (api,) = run.of_type(types.HTTP_API)
+    have = len(run.of_type(typ))
+
+    def extra(count: int) -> list[Resource]:
+        return [Resource(typ, f"x{i}", f"x{i}-id", {"apiId": api.id}, {}) for i in range(count - have)]
+
+    assert quota_findings(_run_with(run, extra(300))) == []
+    (finding,) = quota_findings(_run_with(run, extra(301)))
+    assert finding.startswith(f"HTTP API api-http: 301 {'routes' if typ == types.ROUTE else 'integrations'}, over")
+
+
+def test_a_task_definition_is_checked_at_exactly_64_kib(dev_plan: Plan) -> None:
+    run = dev_plan.checked()[0]
+    (task,) = [r for r in run.of_type(types.TASK_DEFINITION) if r.inputs["family"].endswith("-worker")]
+
+    def padded(size: int) -> Resource:
+        inputs = dict(task.inputs)
+        (container,) = json.loads(inputs["containerDefinitions"])
+        container.setdefault("environment", []).append({"name": "PAD", "value": ""})
+        inputs["containerDefinitions"] = json.dumps([container])
+        short = size - request_bytes(register_task_definition_request(inputs))
+        container["environment"][-1]["value"] = "x" * short
+        inputs["containerDefinitions"] = json.dumps([container])
+        assert request_bytes(register_task_definition_request(inputs)) == size
+        return dataclasses.replace(task, name="padded", inputs=inputs)
+
+    assert quota_findings(_run_with(run, [padded(65_536)])) == []
+    (finding,) = quota_findings(_run_with(run, [padded(65_537)]))
+    assert "65,537 bytes, over the limit of 65,536 bytes (64 KiB)" in finding
