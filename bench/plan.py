@@ -4,7 +4,9 @@
 
 Each generated service has A+SRV records, every second one an API route with an attribute filter, and each
 allows calls from the one before it. Reports the median of `--runs` fresh processes per stack, and checks the
-targets: dev < 3 s, 100 services < 15 s, time(100) / time(10) <= 10. A script, not a test.
+targets: dev < 3 s, 100 services < 15 s, time(100) / time(10) <= 10. It also prints each stack's picture as the
+last run drew it: the number of pages and every page's size in pixels (what the README may quote). A script,
+not a test.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import time
 from pathlib import Path
 
 import yaml
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 HEALTH = {"command": ["CMD", "python", "-m", "mapgate_app.healthcheck"], "startPeriod": 15}
@@ -59,6 +62,18 @@ def time_plan(project: Path, stack: str, runs: int) -> float:
     return statistics.median(samples)
 
 
+def picture_pages(out: Path, stack: str) -> list[tuple[int, int]]:
+    """The (width, height) in pixels of each page `plan` drew: STACK.png, STACK-2.png, ..."""
+    pages = [out / f"{stack}.png"]
+    while (nxt := out / f"{stack}-{len(pages) + 1}.png").is_file():
+        pages.append(nxt)
+    sizes = []
+    for page in pages:
+        with Image.open(page) as image:
+            sizes.append(image.size)
+    return sizes
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
@@ -66,6 +81,7 @@ def main() -> None:
     args = parser.parse_args()
 
     results = {"dev": time_plan(ROOT, "dev", args.runs)}
+    pictures = {"dev": picture_pages(ROOT / "out", "dev")}
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp)
         for name in ("__main__.py", "Pulumi.yaml"):
@@ -73,11 +89,13 @@ def main() -> None:
         for size in args.sizes:
             (project / f"Pulumi.gen-{size}.yaml").write_text(yaml.safe_dump({"config": generated_config(size)}))
             results[f"{size} services"] = time_plan(project, f"gen-{size}", args.runs)
+            pictures[f"{size} services"] = picture_pages(project / "out", f"gen-{size}")
 
     print(f"mapgate plan, median of {args.runs} fresh processes")
-    print(f"{'stack':<14}{'seconds':>9}")
+    print(f"{'stack':<14}{'seconds':>9}  picture pages (width x height px)")
     for name, seconds in results.items():
-        print(f"{name:<14}{seconds:>9.2f}")
+        pages = ", ".join(f"{w}x{h}" for w, h in pictures[name])
+        print(f"{name:<14}{seconds:>9.2f}  {len(pictures[name])}: {pages}")
     checks = [("dev < 3 s", results["dev"] < 3)]
     if "100 services" in results:
         checks.append(("100 services < 15 s", results["100 services"] < 15))

@@ -146,16 +146,41 @@ _ROUTE_SEGMENT = r"(?:[A-Za-z0-9._~-]+|\{[A-Za-z_][A-Za-z0-9_]*\})"
 ROUTE_PATH = re.compile(rf"^/$|^(?:/{_ROUTE_SEGMENT})*(?:/\{{[A-Za-z_][A-Za-z0-9_]*\+\}})?$")
 
 
+_PLAIN_SEGMENT = re.compile(r"^[A-Za-z0-9._~-]+$")
+_PARAMETER_SEGMENT = re.compile(r"^\{[A-Za-z_][A-Za-z0-9_]*\+?\}$")
+
+
+def _path_problem(path: str) -> str:
+    """Which rule of ROUTE_PATH `path` breaks, said for that rule alone."""
+    if not path.startswith("/"):
+        return f"path {path!r} must start with '/'"
+    if path.endswith("/"):
+        return f"path {path!r} ends with '/'; drop it (only the root path is '/')"
+    segments = path[1:].split("/")
+    for i, segment in enumerate(segments):
+        if not segment:
+            return f"path {path!r} has an empty segment ('//')"
+        if segment.startswith("{"):
+            if not _PARAMETER_SEGMENT.match(segment):
+                return f"path {path!r}: {segment!r} is no parameter; write {{name}} or {{name+}} (letters, digits, '_')"
+            if segment.endswith("+}") and i != len(segments) - 1:
+                return f"path {path!r}: the greedy {segment} may only be the last segment"
+        elif not _PLAIN_SEGMENT.match(segment):
+            bad = "".join(sorted({c for c in segment if not _PLAIN_SEGMENT.match(c)}))
+            return (
+                f"path {path!r}: segment {segment!r} has {bad!r}; segments use letters, digits, '-', '.', '_', '~' "
+                "or {param}"
+            )
+    return f"path {path!r} is not a route path"  # not reached while the rules above mirror ROUTE_PATH
+
+
 def parse_route_key(key: str) -> tuple[str, str]:
-    """'GET /leader' -> ('GET', '/leader'). Raises ValueError, saying what is allowed, when malformed."""
+    """'GET /leader' -> ('GET', '/leader'). Raises ValueError, naming the rule it breaks, when malformed."""
     method, _, path = key.partition(" ")
     if method not in HTTP_METHODS or not path:
         raise ValueError(f'must be "METHOD /path" with METHOD one of {", ".join(HTTP_METHODS)}')
     if not ROUTE_PATH.match(path):
-        raise ValueError(
-            f"path {path!r} must start with '/', use segments of letters, digits, '-', '.', '_', '~' "
-            "or {param}, end without '/', and put a greedy {proxy+} only last"
-        )
+        raise ValueError(_path_problem(path))
     return method, path
 
 
@@ -260,6 +285,16 @@ SECURITY_GROUP_RULES_PER_DIRECTION = 60
 ROUTES_PER_ROUTE_TABLE = 50
 # Services per cluster: 5,000. https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-quotas.html
 ECS_SERVICES_PER_CLUSTER = 5000
+# Routes per HTTP API: 300, adjustable, but only per API (Service Quotas code L-65B5C802): an API must exist before
+# its quota can be raised. Integrations per HTTP API: 300, not adjustable.
+# https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html
+ROUTES_PER_HTTP_API = 300
+ROUTES_PER_HTTP_API_QUOTA_CODE = "L-65B5C802"
+INTEGRATIONS_PER_HTTP_API = 300
+# A task definition (the RegisterTaskDefinition request: container definitions, environment included) is at most
+# 64 KiB; not adjustable. https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-quotas.html
+# ("Task definition size")
+TASK_DEFINITION_MAX_BYTES = 64 * 1024
 # --- Secrets for tasks (ECS `secrets`, SSM Parameter Store, Secrets Manager, KMS) ------------------------------
 
 # A container's `secrets[].valueFrom` is the full ARN of an SSM parameter (or its name, in the task's Region) or of

@@ -30,6 +30,8 @@ SERVICE_TAG: Final = "mapgate:service"
 ROLE_TAG: Final = "mapgate:role"
 VPC_LINK_ROLE: Final = "vpc-link"
 NAT_INSTANCE_ROLE: Final = "nat-instance"
+# Set by a NAT instance on itself when its first boot fails: the step that failed (`failed at <step>`).
+NAT_BOOT_TAG: Final = "mapgate:natBoot"
 # "public" or "private", on the subnets the Network component creates.
 SUBNET_TAG: Final = "mapgate:subnet"
 
@@ -201,6 +203,7 @@ class NatInstanceChildren:
         self.egress = child(component, "egress")
         self.role = child(component, "role")
         self.ssm_policy = child(component, "ssm")
+        self.boot_tag_policy = joined(component, "boot", "tag")
         self.profile = child(component, "profile")
         self.instance = child(component, "instance")
 

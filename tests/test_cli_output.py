@@ -3,6 +3,7 @@ ASCII where the encoding has nothing else, and help that describes every command
 
 from __future__ import annotations
 
+import argparse
 import io
 import re
 import shutil
@@ -227,3 +228,28 @@ def test_the_readme_synopsis_names_every_flag() -> None:
             if spellings:
                 assert any(re.search(rf"{flag}\b", row) for row in mine for flag in spellings), (name, spellings)
     assert cli.DEFAULT_STACK == "dev"
+
+
+def test_the_readmes_command_table_names_every_option_of_every_command() -> None:
+    table = README.split("## Operator CLI", 1)[1].split("\nCommon to the Automation API commands", 1)[0]
+    commands = next(a for a in parser()._actions if isinstance(a, argparse._SubParsersAction)).choices
+    missing = [
+        f"{name} {'/'.join(action.option_strings)}"
+        for name, command in commands.items()
+        for action in command._actions
+        if action.option_strings
+        and action.dest != "help"
+        and not any(re.search(rf"{re.escape(o)}\b", table) for o in action.option_strings)
+    ]
+    assert missing == []
+
+
+def test_outside_a_project_plan_says_so_and_names_project_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["plan", "-s", "dev"]) == automation.EXIT_USAGE
+    error = capsys.readouterr().err
+    assert f"no mapgate project here: no Pulumi.yaml in {tmp_path}" in error
+    assert "--project-dir" in error
+    assert list(tmp_path.iterdir()) == []  # planned nothing, wrote no out/

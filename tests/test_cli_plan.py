@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pytest
 import yaml
 from PIL import Image
 
+from mapgate import aws_facts
+from mapgate import resource_types as types
 from mapgate.cli.cost import Usage
 from mapgate.cli.diagram import mermaid, png, topology
-from mapgate.cli.inventory import Inventory
+from mapgate.cli.inventory import Inventory, register_task_definition_request, request_bytes
 from mapgate.cli.main import main
-from mapgate.cli.plan import Plan, make_plan, render
+from mapgate.cli.plan import Plan, advisories, make_plan, render
+from mapgate.cli.quotas import quota_findings
+from mapgate.offline import Resource, StackRun
+from tests.aws_models import request_errors
 from tests.harness import FIXTURE_PROJECT, ROOT, changed, run_stack, with_prefix
 
 MERMAID = ROOT / "tests" / "mermaid"
@@ -34,7 +43,7 @@ def prod_plan() -> Plan:
 def test_tree_holds_every_component_and_the_settings_that_matter(dev_plan: Plan) -> None:
     text = render(dev_plan)
     for expected in [
-        "stack dev in us-east-1: 89 resources",
+        "stack dev in us-east-1: 90 resources",
         "├─ network  [Network]",
         "network-vpc  [ec2.Vpc]  10.0.0.0/16 · DNS support True, hostnames True",
         "network-public-1  [ec2.Subnet]  10.0.0.0/18 in us-east-1a · public IPs on launch",
@@ -313,6 +322,62 @@ def test_60_routed_services_are_within_the_quota(tmp_path: Path) -> None:
     assert make_plan(_project_with(tmp_path, "wide", config), "wide").findings == []
 
 
+def _nginx(config: dict[str, Any]) -> dict[str, Any]:
+    for svc in config["services"].values():
+        svc["image"] = "public.ecr.aws/nginx/nginx:1.27"
+    return config
+
+
+def test_323_routes_break_the_http_api_route_quota_and_integration_limit(tmp_path: Path) -> None:
+    config = _nginx(changed("dev", ["api", "routes"], {f"GET /r{i}": {"service": "app"} for i in range(323)}))
+    plan = make_plan(_project_with(tmp_path, "many", with_prefix(config)), "many")
+    assert plan.run is not None
+    routes, integrations = plan.findings
+    assert routes.startswith("HTTP API api-http: 323 routes, over the default quota of 300 routes per API")
+    assert "'Routes per API'" in routes
+    assert "quota code L-65B5C802" in routes
+    assert integrations.startswith("HTTP API api-http: 323 integrations, over the limit of 300 integrations per API")
+    assert "cannot be raised" in integrations
+    assert render(plan).startswith("validation findings:\nHTTP API api-http: 323 routes")
+
+
+def test_a_70_kb_environment_value_breaks_the_task_definition_size_limit(tmp_path: Path) -> None:
+    config = _nginx(changed("dev", ["services", "worker", "environment"], {"BLOB": "x" * 70_000}))
+    plan = make_plan(_project_with(tmp_path, "big", with_prefix(config)), "big")
+    (finding,) = plan.findings
+    assert re.match(r"task definition mapgate-big-worker: 7\d,\d{3} bytes, ", finding)
+    assert "over the limit of 65,536 bytes (64 KiB) per task definition" in finding
+    assert "'Task definition size', which cannot be raised" in finding
+
+
+def test_the_task_definition_size_is_the_register_requests_json_size(dev_plan: Plan) -> None:
+    (task_definition,) = [
+        r for r in dev_plan.checked()[0].of_type(types.TASK_DEFINITION) if r.inputs["family"].endswith("-app")
+    ]
+    request = register_task_definition_request(dict(task_definition.inputs))
+    assert request_errors("ecs", "RegisterTaskDefinition", request) == ""
+    assert request_bytes(request) == len(json.dumps(request, separators=(",", ":")).encode())
+    assert 1_000 < request_bytes(request) < aws_facts.TASK_DEFINITION_MAX_BYTES
+
+
+def test_an_unknown_region_is_a_finding_with_did_you_mean(tmp_path: Path) -> None:
+    config = with_prefix(_nginx(changed("dev", ["production"], False))) | {"aws:region": "us-east-9"}
+    plan = make_plan(_project_with(tmp_path, "nowhere", config), "nowhere")
+    (finding,) = plan.findings
+    assert finding.startswith("aws:region: 'us-east-9' — no such AWS Region; did you mean 'us-east-")
+    assert "regions: af-south-1, " in finding
+    assert "eu-west-1" in finding
+    assert "aws-global" not in finding
+
+
+def test_a_real_region_missing_from_mapgates_tables_keeps_its_advisory(tmp_path: Path) -> None:
+    assert "ap-southeast-5" not in aws_facts.VPC_LINK_ZONE_IDS
+    config = with_prefix(_nginx(changed("dev", ["production"], False))) | {"aws:region": "ap-southeast-5"}
+    plan = make_plan(_project_with(tmp_path, "new", config), "new")
+    assert plan.ok, plan.findings
+    assert "the cost uses us-east-1 prices; ap-southeast-5's differ" in render(plan)
+
+
 def test_interface_endpoints_are_priced_per_az(tmp_path: Path) -> None:
     config = changed("dev", ["network", "interfaceEndpoints"], ["ecr.api", "logs"])
     for svc in config["services"].values():
@@ -333,3 +398,70 @@ def test_plan_of_an_existing_vpc_prices_no_network(tmp_path: Path) -> None:
     assert "stack byo in us-east-1: 59 resources (offline, in an existing VPC (network.existing))" in text
     assert "egress alternatives (priced the same way):\n  none\n" in text
     assert not [name for name in _by_name(plan) if name.startswith(("NAT", "Elastic IP", "S3", "Public IPv4"))]
+
+
+def test_the_readmes_example_error_is_what_plan_prints(tmp_path: Path) -> None:
+    config = changed("dev", ["services", "app", "healthCheck", "interval"], 1)
+    config["services"]["worker"]["allowFrom"] = ["ap"]
+    plan = make_plan(_project_with(tmp_path, "dev", with_prefix(_nginx(config))), "dev")
+    readme = (ROOT / "README.md").read_text()
+    example = readme.split("keeps this block what `plan` prints):\n\n```\n", 1)[1].split("```", 1)[0]
+    assert example == render(plan) + "\n"
+
+
+def test_a_routed_service_with_no_tasks_gets_an_advisory(tmp_path: Path) -> None:
+    config = _nginx(changed("dev", ["services", "app", "desiredCount"], 0))
+    config["services"]["worker"]["desiredCount"] = 0  # not routed: no advisory
+    plan = make_plan(_project_with(tmp_path, "idle", with_prefix(config)), "idle")
+    assert plan.ok, plan.findings
+    (note,) = [n for n in advisories(plan) if "desiredCount" in n]
+    assert note == (
+        "services.app.desiredCount is 0, so its routes (GET /, GET /follower, GET /leader) answer 500/503 until a "
+        "task runs: no healthy instance matches them"
+    )
+    assert f"advisories (valid, but worth knowing):\n  {note}" in render(plan)
+
+
+def test_the_readme_states_no_picture_size_that_no_script_measured() -> None:
+    """Picture sizes change with the layout; bench/plan.py prints them for the code it runs."""
+    readme = (ROOT / "README.md").read_text()
+    assert re.findall(r"\d[\d,]* ?[×x] ?\d[\d,]* ?px", readme) == []
+    assert "`python bench/plan.py` prints, next to each stack's time, how many pages its picture" in readme
+
+
+def _run_with(run: StackRun, extra: list[Resource]) -> StackRun:
+    return dataclasses.replace(run, resources=[*run.resources, *extra])
+
+
+@pytest.mark.parametrize("typ", [types.ROUTE, types.INTEGRATION])
+def test_routes_and_integrations_are_checked_at_exactly_300(dev_plan: Plan, typ: str) -> None:
+    run = dev_plan.checked()[0]
+    (api,) = run.of_type(types.HTTP_API)
+    have = len(run.of_type(typ))
+
+    def extra(count: int) -> list[Resource]:
+        return [Resource(typ, f"x{i}", f"x{i}-id", {"apiId": api.id}, {}) for i in range(count - have)]
+
+    assert quota_findings(_run_with(run, extra(300))) == []
+    (finding,) = quota_findings(_run_with(run, extra(301)))
+    assert finding.startswith(f"HTTP API api-http: 301 {'routes' if typ == types.ROUTE else 'integrations'}, over")
+
+
+def test_a_task_definition_is_checked_at_exactly_64_kib(dev_plan: Plan) -> None:
+    run = dev_plan.checked()[0]
+    (task,) = [r for r in run.of_type(types.TASK_DEFINITION) if r.inputs["family"].endswith("-worker")]
+
+    def padded(size: int) -> Resource:
+        inputs = dict(task.inputs)
+        (container,) = json.loads(inputs["containerDefinitions"])
+        container.setdefault("environment", []).append({"name": "PAD", "value": ""})
+        inputs["containerDefinitions"] = json.dumps([container])
+        short = size - request_bytes(register_task_definition_request(inputs))
+        container["environment"][-1]["value"] = "x" * short
+        inputs["containerDefinitions"] = json.dumps([container])
+        assert request_bytes(register_task_definition_request(inputs)) == size
+        return dataclasses.replace(task, name="padded", inputs=inputs)
+
+    assert quota_findings(_run_with(run, [padded(65_536)])) == []
+    (finding,) = quota_findings(_run_with(run, [padded(65_537)]))
+    assert "65,537 bytes, over the limit of 65,536 bytes (64 KiB)" in finding

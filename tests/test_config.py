@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from mapgate.aws_facts import FARGATE_MEMORY_BY_CPU
+from mapgate.aws_facts import FARGATE_MEMORY_BY_CPU, ROUTE_PATH, parse_route_key
 from mapgate.config import ConfigError, StackConfig, parse_config, raw_from_pulumi
 from tests.harness import DELETE, ROOT, changed, load_stack_file
 
@@ -120,7 +121,7 @@ BAD = [
             "vpcId": "vpc-0123456789abcdef0",
             "privateSubnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
         },
-        "network",
+        "network.existing/cidr/availabilityZones/egress",
         "cannot be combined with cidr, availabilityZones, egress",
     ),
     (
@@ -132,7 +133,7 @@ BAD = [
     ),
     ("endpoint unknown", ["network", "interfaceEndpoints"], ["s3"], "network.interfaceEndpoints", "gateway endpoint"),
     ("endpoint twice", ["network", "interfaceEndpoints"], ["logs", "logs"], "network.interfaceEndpoints", "twice"),
-    ("egress twice", ["network", "natGateways"], "single", "network", "keep only egress"),
+    ("egress twice", ["network", "natGateways"], "single", "network.egress/natGateways", "keep only egress"),
     (
         "NAT instance not Graviton",
         ["network", "natInstance", "instanceType"],
@@ -200,7 +201,13 @@ BAD = [
     ("records unknown", ["services", "app", "records"], ["AAAA"], "services.app.records[0]", "'A' or 'SRV'"),
     ("records twice", ["services", "worker", "records"], ["A", "A"], "services.worker.records", "twice"),
     ("protocol unknown", ["services", "worker", "protocol"], "http2", "services.worker.protocol", "'grpc'"),
-    ("grpc without A", ["services", "worker", "records"], ["SRV"], "services.worker", "protocol grpc needs A records"),
+    (
+        "grpc without A",
+        ["services", "worker", "records"],
+        ["SRV"],
+        "services.worker.protocol/records",
+        "protocol grpc needs A records",
+    ),
     ("command empty", ["services", "worker", "command"], [], "services.worker.command", "the program and its arg"),
     ("command no program", ["services", "cache", "command"], ["", "x"], "services.cache.command", "the program"),
     ("dnsTtl negative", ["services", "app", "dnsTtl"], -5, "services.app.dnsTtl", "from 0 to 2147483647"),
@@ -353,14 +360,28 @@ BAD = [
         ["api", "routes", "GET /x/"],
         {"service": "app"},
         'api.routes["GET /x/"]',
-        "end without '/'",
+        "path '/x/' ends with '/'",
+    ),
+    (
+        "route path empty segment",
+        ["api", "routes", "GET /a//b"],
+        {"service": "app"},
+        'api.routes["GET /a//b"]',
+        "has an empty segment ('//')",
+    ),
+    (
+        "route path odd character",
+        ["api", "routes", "GET /le@der"],
+        {"service": "app"},
+        'api.routes["GET /le@der"]',
+        "segment 'le@der' has '@'",
     ),
     (
         "route greedy not last",
         ["api", "routes", "GET /{p+}/x"],
         {"service": "app"},
         'api.routes["GET /{p+}/x"]',
-        "only last",
+        "the greedy {p+} may only be the last segment",
     ),
     (
         "route attr key too long",
@@ -373,7 +394,7 @@ BAD = [
         "route attr value too long",
         ["api", "routes", "GET /x"],
         {"service": "app", "attributes": {"zone": "v" * 1025}},
-        'api.routes["GET /x"].attributes',
+        'api.routes["GET /x"].attributes.zone',
         "1-1024",
     ),
     (
@@ -474,6 +495,49 @@ def test_bad_value_is_rejected_with_its_key_path_and_what_is_allowed(
     matching = [p for p in problems if p.startswith(f"{key_path}:")]
     assert matching, f"no problem names {key_path!r}: {problems}"
     assert any(allowed in p for p in matching), f"{allowed!r} not in {matching}"
+
+
+def test_an_error_across_fields_names_them_and_shows_only_their_values() -> None:
+    (problem,) = problems_of(changed("dev", ["services", "worker", "records"], ["SRV"]))
+    assert problem == (
+        'services.worker.protocol/records: {"protocol": "grpc", "records": ["SRV"]} — protocol grpc needs A records '
+        "(gRPC clients resolve A): add A to records"
+    )
+
+
+def test_long_values_are_shown_shortened_with_their_length() -> None:
+    route = {"service": "app", "attributes": {"zone": "v" * 2000}}
+    (problem,) = problems_of(changed("dev", ["api", "routes", "GET /x"], route))
+    assert problem.startswith('api.routes["GET /x"].attributes.zone: "vvv')
+    assert "… (2,002 characters) — must be 1-1024 characters (2,000 given)" in problem
+    assert len(problem) < 200
+
+
+def test_too_many_authorizers_are_shown_by_name() -> None:
+    authorizer = {"issuer": "https://id.example.com", "audience": ["api"]}
+    config = changed("dev", ["api", "authorizers"], {f"a{i}": authorizer for i in range(11)})
+    (problem,) = [p for p in problems_of(config) if p.startswith("api.authorizers:")]
+    assert problem == (
+        'api.authorizers: ["a0", "a1", "a10", "a2", "a3", "a4", "a5", "a6", "a7", "a8", "a9"] — an HTTP API has at '
+        "most 10 authorizers (11 given)"
+    )
+
+
+def test_a_bad_route_path_names_the_one_rule_it_breaks() -> None:
+    (problem,) = problems_of(changed("dev", ["api", "routes", "GET /leader/"], {"service": "app"}))
+    assert problem.endswith("path '/leader/' ends with '/'; drop it (only the root path is '/')")
+    assert "must start with '/'" not in problem
+    assert "segments of" not in problem
+
+
+def test_every_path_the_route_grammar_rejects_gets_a_rule_of_its_own() -> None:
+    for length in range(1, 6):
+        for letters in itertools.product("/a{}+@", repeat=length):
+            path = "".join(letters)
+            if not ROUTE_PATH.match(path):
+                with pytest.raises(ValueError, match="path") as caught:
+                    parse_route_key(f"GET {path}")
+                assert "is not a route path" not in str(caught.value), path
 
 
 def test_the_catalogue_is_large() -> None:
@@ -672,7 +736,7 @@ def test_nat_instance_settings_without_a_nat_instance_are_an_error() -> None:
     config = changed("dev", ["network", "egress"], "natGateway")
     config["network"]["natInstance"] = {"instanceType": "t4g.micro"}
     (problem,) = problems_of(config)
-    assert problem.startswith("network: ")
+    assert problem.startswith('network.natInstance/egress: {"natInstance": {"instanceType": "t4g.micro"}, "egress": ')
     assert "it only applies to egress: natInstance or natInstancePerAz" in problem
 
 

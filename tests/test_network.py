@@ -4,6 +4,7 @@ NAT instance's hardening, the S3 endpoint, and where tasks and the VPC link live
 from __future__ import annotations
 
 import ipaddress
+import json
 from functools import cache
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from mapgate import aws_facts, naming
 from mapgate import resource_types as types
 from mapgate.components.network import plan_subnets
+from mapgate.components.network.nat import user_data
 from mapgate.offline import AMI_ID, OfflineMocks, Resource
 from tests.aws_models import request_errors
 from tests.harness import API, NAT_1, NETWORK, RecordingMocks, StackRun, changed, run_stack, with_prefix
@@ -259,6 +261,23 @@ def test_nat_instance_ami_comes_from_the_ssm_parameter_before_anything_is_create
     assert "ami" in next(r.ignore_changes for r in dev_run.registrations if r.name == NAT_1.instance)
 
 
+def test_a_failed_nat_boot_may_tag_only_its_stacks_nat_instances_with_one_key(dev_run: StackRun) -> None:
+    policy = dev_run.one(types.ROLE_POLICY, NAT_1.boot_tag_policy)
+    assert policy.inputs["role"] == dev_run.one(types.ROLE, NAT_1.role).id
+    (statement,) = json.loads(policy.inputs["policy"])["Statement"]
+    assert statement == {
+        "Effect": "Allow",
+        "Action": "ec2:CreateTags",
+        "Resource": "arn:aws:ec2:*:*:instance/*",
+        "Condition": {
+            "StringEquals": {"aws:ResourceTag/mapgate:role": "nat-instance", "aws:ResourceTag/mapgate:stack": "dev"},
+            "ForAllValues:StringEquals": {"aws:TagKeys": ["mapgate:natBoot"]},
+        },
+    }
+    tags = nat_instance(dev_run).inputs["tags"]
+    assert (tags["mapgate:role"], tags["mapgate:stack"]) == ("nat-instance", "dev")  # the tags the condition reads
+
+
 def test_no_ami_lookup_without_a_nat_instance(prod_run: StackRun) -> None:
     assert [c for c in prod_run.calls if c.token == types.GET_PARAMETER] == []
 
@@ -279,11 +298,13 @@ def test_nat_instance_reaches_ssm_only(dev_run: StackRun) -> None:
 
 def test_nat_instance_user_data_forwards_and_masquerades_the_vpc(dev_run: StackRun) -> None:
     script = nat_instance(dev_run).inputs["userData"]
-    assert script.startswith("#!/bin/bash\nset -euo pipefail\n")
+    assert script == user_data("10.0.0.0/16")  # the script tests/test_nat_user_data.py runs under bash
+    assert script.startswith("#!/bin/bash\n")
+    assert "\nset -euo pipefail\n" in script
     assert "net.ipv4.ip_forward = 1" in script
     assert "ip saddr 10.0.0.0/16" in script
     assert "masquerade" in script
-    assert "systemctl enable --now nftables" in script
+    assert "systemctl enable nftables" in script
 
 
 def test_nat_instance_size_is_configurable() -> None:

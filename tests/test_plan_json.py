@@ -9,7 +9,7 @@ import pytest
 
 from mapgate.cli import plan_json
 from mapgate.cli.main import main
-from mapgate.cli.plan import make_plan
+from mapgate.cli.plan import diff_warnings, make_plan
 from tests.harness import FIXTURE_PROJECT, ROOT, changed, with_prefix
 from tests.test_cli_plan import _project_with
 
@@ -118,3 +118,29 @@ def test_a_bad_old_plan_is_one_line_and_exit_2(
     err = capsys.readouterr().err.strip()
     assert message in err
     assert len(err.splitlines()) == 1
+
+
+def test_a_diff_against_another_stacks_plan_warns(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    old = tmp_path / "prod.json"
+    plan_json.write(plan_json.document(make_plan(FIXTURE_PROJECT, "prod")), old)
+    args = ["plan", "-s", "dev", "--project-dir", str(FIXTURE_PROJECT), "--out", str(tmp_path), "--diff", str(old)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    warning = "warning: the old plan is of stack 'prod', this one of stack 'dev': the diff compares two stacks"
+    assert warning in out
+    assert out.index(warning) < out.index(f"changes from {old} to this plan")
+
+
+def test_the_diff_warns_about_another_project_or_region_and_not_about_the_same_stack() -> None:
+    def document(project: str, stack: str, region: str) -> dict[str, object]:
+        urn = f"urn:pulumi:{stack}::{project}::aws:ec2/vpc:Vpc::network-vpc"
+        return {"stack": stack, "region": region, "resources": [{"urn": urn}]}
+
+    same = document("mapgate", "dev", "us-east-1")
+    assert diff_warnings(same, document("mapgate", "dev", "us-east-1")) == []
+    assert diff_warnings(document("shop", "dev", "eu-west-1"), same) == [
+        "warning: the old plan is of project 'shop', this one of project 'mapgate': the diff compares two "
+        "projects, not a change of one",
+        "warning: the old plan is of region 'eu-west-1', this one of region 'us-east-1': the diff compares two "
+        "regions, not a change of one",
+    ]

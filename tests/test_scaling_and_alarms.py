@@ -148,7 +148,7 @@ def test_an_https_endpoint_is_subscribed_too() -> None:
         ),
         (
             {"topicArn": "arn:aws:sns:us-east-1:123456789012:x", "email": "a@example.org"},
-            "api.errorAlarm: ",
+            'api.errorAlarm.topicArn/email/httpsEndpoint: {"topicArn": "arn:aws:sns:us-east-1:123456789012:x", "email"',
         ),
         ({"email": "not-an-address"}, 'api.errorAlarm.email: "not-an-address" — must be an email address'),
         ({"httpsEndpoint": "http://plain"}, 'api.errorAlarm.httpsEndpoint: "http://plain" — must be an https:// URL'),

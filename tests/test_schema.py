@@ -63,6 +63,46 @@ def test_a_wrong_type_is_marked_and_other_namespaces_pass() -> None:
     assert errors(stack) == ["'sometimes' is not of type 'boolean'"]
 
 
+def test_namespace_and_provider_typos_are_marked_and_real_settings_pass() -> None:
+    stack = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
+    stack["config"] |= {"aws:profile": "dev", "aws:defaultTags": {"tags": {"team": "x"}}}
+    stack["config"] |= {"awsx:foo": 1, "myteam:owner": "platform", "mapgates-ops:x": 1}
+    assert errors(stack) == []
+    for typo in ("mapgat:logRetentionDays", "mapgte:x", "amws:x", "aws:regoin", "pulumi_:x", "dokcer:x"):
+        marked = {**stack, "config": {**stack["config"], typo: "x"}}
+        (error,) = errors(marked)
+        assert error.startswith(f"'{typo}' does not match any of the regexes"), typo
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (["services", "app", "port"], 70000),
+        (["services", "app", "cpu"], 999),
+        (["services", "app", "desiredCount"], 1001),
+        (["services", "app", "healthCheck", "interval"], 1),
+        (["logRetentionDays", None], 8),
+        (["api", "throttling", "rateLimit"], 0),
+        (["api", "timeoutMs"], 30001),
+    ],
+    ids=lambda v: str(v),
+)
+def test_ranges_and_enums_the_model_knows_are_in_the_schema(path: list[Any], value: Any) -> None:
+    stack = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
+    node = stack["config"]
+    key = f"mapgate:{path[0]}"
+    if path[1:] == [None]:
+        node[key] = value
+        where = ["config", key]
+    else:
+        node = node[key] if key in node else node.setdefault(key, {})
+        for part in path[1:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = value
+        where = ["config", key, *path[1:]]
+    assert error_paths(stack) == [where]
+
+
 # -- the README's config reference: rows that cover the schema, and the table that is the rows ----------------
 
 

@@ -23,6 +23,38 @@ def container_definitions(task_definition: dict[str, Any]) -> list[dict[str, Any
     return list(json.loads(value) if isinstance(value, str) else value)
 
 
+# Task definition inputs that RegisterTaskDefinition takes under the same name (Pulumi's camelCase is the API's).
+_REGISTER_FIELDS = (
+    "family",
+    "taskRoleArn",
+    "executionRoleArn",
+    "networkMode",
+    "volumes",
+    "requiresCompatibilities",
+    "cpu",
+    "memory",
+    "runtimePlatform",
+)
+
+
+def register_task_definition_request(task_definition: dict[str, Any]) -> dict[str, Any]:
+    """The RegisterTaskDefinition request `pulumi up` sends for a task definition's inputs (tags as the API's list).
+
+    Its JSON size is what ECS holds against the 64 KiB task definition limit.
+    """
+    request = {key: task_definition[key] for key in _REGISTER_FIELDS if task_definition.get(key) is not None}
+    request["containerDefinitions"] = container_definitions(task_definition)
+    tags = task_definition.get("tags") or {}
+    if tags:
+        request["tags"] = [{"key": key, "value": value} for key, value in tags.items()]
+    return request
+
+
+def request_bytes(request: dict[str, Any]) -> int:
+    """The size of a request body as the AWS JSON protocol sends it (compact JSON, UTF-8)."""
+    return len(json.dumps(request, separators=(",", ":"), ensure_ascii=False, default=str).encode())
+
+
 @dataclass(frozen=True)
 class ServiceFacts:
     name: str

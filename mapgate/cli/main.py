@@ -34,13 +34,14 @@ AUTOMATION_COMMANDS = {
 }
 
 
-def find_project_dir(start: Path | None = None) -> Path:
-    """The directory with Pulumi.yaml: the current one or a parent, else the one this package was installed from."""
+def find_project_dir(start: Path | None = None) -> Path | None:
+    """The directory with Pulumi.yaml: the current one or a parent; None outside a project (never the checkout
+    this package was installed from, which would plan, and write next to, a project the user did not mean)."""
     here = (start or Path.cwd()).resolve()
     for candidate in (here, *here.parents):
         if (candidate / "Pulumi.yaml").is_file():
             return candidate
-    return Path(__file__).resolve().parents[2]
+    return None
 
 
 HELP_WIDTH = 79
@@ -264,6 +265,7 @@ def run_plan(args: argparse.Namespace, project_dir: Path) -> int:
 def write_and_compare(plan: Plan, args: argparse.Namespace, terminal: Terminal) -> int:
     """`--json` and `--diff`: the plan as data, and the change since an earlier one."""
     from mapgate.cli import plan_json
+    from mapgate.cli.plan import diff_warnings
 
     try:
         old = plan_json.read(args.diff) if args.diff else None
@@ -281,6 +283,8 @@ def write_and_compare(plan: Plan, args: argparse.Namespace, terminal: Terminal) 
             return automation.EXIT_USAGE
         terminal.write(sys.stdout, f"plan: {args.json}")
     if old is not None:
+        for warning in diff_warnings(old, current):
+            terminal.write(sys.stdout, warning)
         diff = plan_json.compare(old, current)
         terminal.write(sys.stdout, plan_json.render_diff(diff, old=str(args.diff), new="this plan"))
     return automation.EXIT_OK
@@ -301,7 +305,14 @@ def run_automation(args: argparse.Namespace, project_dir: Path) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    project_dir = (args.project_dir or find_project_dir()).resolve()
+    project_dir = args.project_dir or find_project_dir()
+    if project_dir is None:
+        _error(
+            f"no mapgate project here: no Pulumi.yaml in {Path.cwd()} or a directory above it. Run mapgate inside "
+            "the project, or name it with --project-dir DIR"
+        )
+        return automation.EXIT_USAGE
+    project_dir = project_dir.resolve()
     handler: Handler = args.handler
     return handler(args, project_dir)
 

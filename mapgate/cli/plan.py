@@ -10,6 +10,7 @@ import json
 import shlex
 import urllib.parse
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from mapgate.cli.cost import Estimate, Usage, egress_alternatives, estimate
 from mapgate.cli.inventory import Inventory, container_definitions
 from mapgate.cli.known_warnings import explain
 from mapgate.cli.quotas import quota_findings
+from mapgate.cli.regions import unknown_region
 from mapgate.cli.terminal import plural
 from mapgate.components.api import HttpApi
 from mapgate.components.cluster import Cluster
@@ -69,12 +71,15 @@ def make_plan(project_dir: Path, stack: str, usage: Usage | None = None) -> Plan
     config = load_stack_file(project_dir, stack)  # StackFileError: the caller tells it, with file:line:column
     region_assumed = "aws:region" not in config
     region = str(config.get("aws:region", ASSUMED_REGION))
+    # The offline run would assume zones for a Region that does not exist; `pulumi up` would fail in AWS.
+    region_findings = [problem] if (problem := unknown_region(region)) else []
     try:
         run = run_program(project_dir, config, stack)
     except (pulumi.RunError, ConfigError) as error:
-        return Plan(stack, region, None, str(error).splitlines())
+        return Plan(stack, region, None, region_findings + str(error).splitlines())
     inventory = Inventory.read(run)
-    return Plan(stack, region, run, quota_findings(run), estimate(inventory, usage), inventory, region_assumed)
+    findings = region_findings + quota_findings(run)
+    return Plan(stack, region, run, findings, estimate(inventory, usage), inventory, region_assumed)
 
 
 # --- the tree ------------------------------------------------------------------------------------------------
@@ -328,6 +333,13 @@ def advisories(plan: Plan) -> list[str]:
     inventory = plan.inventory
     if inventory is None:
         return notes
+    for service in inventory.services:
+        routes = [route.route_key for route in inventory.routes_to(service.name)]
+        if service.tasks == 0 and routes:
+            notes.append(
+                f"services.{service.name}.desiredCount is 0, so its routes ({', '.join(sorted(routes))}) answer "
+                "500/503 until a task runs: no healthy instance matches them"
+            )
     if inventory.alarm_topics is not None:
         if not inventory.alarm_topics:
             notes.append("the 5xx alarm has no actions: it notifies no one (set api.errorAlarm.topicArn or email)")
@@ -338,6 +350,30 @@ def advisories(plan: Plan) -> list[str]:
                     "set api.errorAlarm.email or httpsEndpoint (or topicArn for an existing topic)"
                 )
     return notes
+
+
+def _origin(document: Mapping[str, Any]) -> dict[str, str]:
+    """Which project, stack and region a plan document is of (the project from its URNs,
+    `urn:pulumi:<stack>::<project>::…`)."""
+    urn = next((str(r.get("urn", "")) for r in document.get("resources") or []), "")
+    parts = urn.split("::")
+    return {
+        "project": parts[1] if len(parts) > 2 else "",
+        "stack": str(document.get("stack", "")),
+        "region": str(document.get("region", "")),
+    }
+
+
+def diff_warnings(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """What makes a diff of two plans something other than the change of one stack: another project, stack or
+    region, whose every resource would then look added, replaced or deleted."""
+    before, after = _origin(old), _origin(new)
+    return [
+        f"warning: the old plan is of {what} {before[what]!r}, this one of {what} {after[what]!r}: the diff "
+        f"compares two {what}s, not a change of one"
+        for what in ("project", "stack", "region")
+        if before[what] and after[what] and before[what] != after[what]
+    ]
 
 
 def render(plan: Plan) -> str:

@@ -132,9 +132,15 @@ class RouteConfig(Model):
     def _attribute_sizes(cls, value: dict[str, str]) -> dict[str, str]:
         for key, attr in value.items():
             if not aws_facts.ATTRIBUTE_KEY.match(key):
-                raise fail("attr_key", f"key {key!r} must be 1-255 printable ASCII characters without spaces")
+                raise fail(
+                    "attr_key", "an attribute key must be 1-255 printable ASCII characters without spaces", shown=key
+                )
             if not 1 <= len(attr) <= aws_facts.ATTRIBUTE_VALUE_MAX:
-                raise fail("attr_value", f"value of {key!r} must be 1-{aws_facts.ATTRIBUTE_VALUE_MAX} characters")
+                raise fail(
+                    "attr_value",
+                    f"must be 1-{aws_facts.ATTRIBUTE_VALUE_MAX} characters ({len(attr):,} given)",
+                    at=(key,),
+                )
         return value
 
 
@@ -178,6 +184,7 @@ class ErrorAlarm(Model):
             raise fail(
                 "alarm_topic",
                 "give either topicArn (an existing topic) or email/httpsEndpoint (mapgate creates the topic)",
+                fields=("topicArn", "email", "httpsEndpoint"),
             )
         return self
 
@@ -197,7 +204,11 @@ AuthorizerName = Annotated[str, AfterValidator(_check_authorizer_name)]
 
 def _authorizer_count(value: dict[str, JwtAuthorizer]) -> dict[str, JwtAuthorizer]:
     if len(value) > aws_facts.AUTHORIZERS_PER_API:
-        raise fail("authorizers", f"an HTTP API has at most {aws_facts.AUTHORIZERS_PER_API} authorizers")
+        raise fail(
+            "authorizers",
+            f"an HTTP API has at most {aws_facts.AUTHORIZERS_PER_API} authorizers ({len(value)} given)",
+            shown=sorted(value),
+        )
     return value
 
 

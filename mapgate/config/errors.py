@@ -14,10 +14,14 @@ from pydantic import BaseModel
 from pydantic_core import ErrorDetails
 
 from mapgate import PROJECT
-from mapgate.config.base import join
+from mapgate.config.base import join, shortened
 from mapgate.config.stack import StackConfig
 
 Loc = tuple[str | int, ...]
+
+
+class FieldGroup(str):
+    """Several keys of one object that a rule relates, shown in a key path as `protocol/records`."""
 
 
 @dataclass(frozen=True)
@@ -29,7 +33,7 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{key_path(self.loc)}: {json.dumps(self.value, default=str)} — {self.message}"
+        return f"{key_path(self.loc)}: {shortened(self.value)} — {self.message}"
 
 
 class ConfigError(ValueError):
@@ -49,7 +53,9 @@ def key_path(loc: Loc) -> str:
     for part in loc:
         if part == "[key]":  # pydantic's marker for an error in a dict key rather than its value
             continue
-        if isinstance(part, int):
+        if isinstance(part, FieldGroup):
+            out += f".{part}" if out else str(part)
+        elif isinstance(part, int):
             out += f"[{part}]"
         elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", part):
             out += f".{part}" if out else part
@@ -72,7 +78,23 @@ def describe(error: ErrorDetails) -> str:
     if kind == "missing":
         return f"{key_path(loc)}: required key is missing"
     message = error["msg"].replace("Input should be", "must be")
-    return str(Problem(loc, error["input"], message))
+    return str(Problem(*_narrowed(loc, error), message))
+
+
+def _narrowed(loc: Loc, error: ErrorDetails) -> tuple[Loc, Any]:
+    """The key path and value an error is about: below the failing value (`at`), or the related keys of the
+    failing object (`fields`), rather than the whole object."""
+    context = error.get("ctx") or {}
+    value = error["input"]
+    for part in context.get("at") or ():
+        loc, value = (*loc, part), value.get(part) if isinstance(value, dict) else value
+    fields = context.get("fields") or ()
+    if fields:
+        loc = (*loc, FieldGroup("/".join(fields)))
+        value = {key: value[key] for key in fields if key in value} if isinstance(value, dict) else value
+    if context.get("shown") is not None:
+        value = context["shown"]
+    return loc, value
 
 
 def unknown_name(name: str, known: list[str], what: str = "service") -> str:

@@ -167,6 +167,7 @@ class NetworkConfig(Model):
                     "existing_mixed",
                     f"existing uses a VPC as it is, so it cannot be combined with {names}, which make mapgate "
                     "build a network; remove those keys (or remove existing)",
+                    fields=("existing", *(to_camel(key) for key in mixed)),
                 )
             return self
         if self.egress is not None and self.nat_gateways is not None:
@@ -174,12 +175,14 @@ class NetworkConfig(Model):
                 "egress_twice",
                 "sets both egress and the deprecated natGateways; keep only "
                 f"egress (natGateways: {self.nat_gateways} is egress: {NAT_GATEWAYS_AS_EGRESS[self.nat_gateways]})",
+                fields=("egress", "natGateways"),
             )
         if "nat_instance" in self.model_fields_set and not self.egress_choice.startswith("natInstance"):
             raise fail(
                 "nat_instance_unused",
                 f"natInstance is set but egress is {self.egress_choice}; it only applies to "
                 "egress: natInstance or natInstancePerAz",
+                fields=("natInstance", "egress"),
             )
         return self
 

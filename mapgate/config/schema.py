@@ -8,6 +8,7 @@ model still checks more than a schema can say (cpu/memory pairs, cross-rules). W
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,11 +16,33 @@ from typing import Any
 
 from mapgate import PROJECT
 from mapgate.config.reference import notes_by_path
+from mapgate.config.source import KNOWN_NAMESPACES, aws_provider_keys
 from mapgate.config.stack import StackConfig
 
 SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schema" / "stack.schema.json"
-# Config keys of other namespaces (aws:, pulumi:, a user's own): the Pulumi CLI passes them on, mapgate ignores them.
-OTHER_NAMESPACE = rf"^(?!{PROJECT}:)[A-Za-z0-9_.-]+:"
+NAMESPACE_CHARACTER = "[A-Za-z0-9_.-]"
+
+
+def one_edit_away(name: str) -> list[str]:
+    """Patterns for `name` and every name one edit from it (a letter dropped, added, changed or two swapped).
+
+    Plain ECMA-262 regex, which editors use: `name` is letters and '-', so nothing needs escaping.
+    """
+    assert re.fullmatch(r"[a-z-]+", name), name
+    c = NAMESPACE_CHARACTER
+    patterns = {name}
+    patterns |= {name[:i] + name[i + 1 :] for i in range(len(name))}
+    patterns |= {name[:i] + c + name[i + 1 :] for i in range(len(name))}
+    patterns |= {name[:i] + c + name[i:] for i in range(len(name) + 1)}
+    patterns |= {name[:i] + name[i + 1] + name[i] + name[i + 2 :] for i in range(len(name) - 1)}
+    return sorted(patterns)
+
+
+# Config keys of other namespaces (a user's own, say `myteam:`): the Pulumi CLI passes them on, mapgate ignores
+# them. A namespace one edit from one mapgate reads (`mapgat:`, `aws:` itself) is not among them: `mapgate:` and
+# `aws:` keys are listed, the other known namespaces allowed by name, and a near miss is then an unknown key.
+OTHER_NAMESPACE = rf"^(?!(?:{'|'.join(p for n in KNOWN_NAMESPACES for p in one_edit_away(n))}):){NAMESPACE_CHARACTER}+:"
+KNOWN_OTHER_NAMESPACE = rf"^(?:{'|'.join(n for n in KNOWN_NAMESPACES if n not in (PROJECT, 'aws'))}):"
 
 
 def properties(schema: dict[str, Any], definitions: dict[str, Any], path: str = "") -> Iterator[tuple[str, Any]]:
@@ -64,6 +87,9 @@ def stack_file_schema() -> dict[str, Any]:
         },
         "patternProperties": {
             OTHER_NAMESPACE: {},
+            KNOWN_OTHER_NAMESPACE: {},
+            # The AWS provider's own settings (aws:region, aws:profile, aws:defaultTags…), as its SDK reads them.
+            rf"^aws:(?:{'|'.join(aws_provider_keys())})(?:$|[.\[])": {},
             # Any other `mapgate:` key must be a secret that a service's `secrets: {NAME: {config: key}}` names
             # (`pulumi config set --secret`): the stack file holds it encrypted. Anything else is a typo.
             rf"^{PROJECT}:(?!({'|'.join(sorted(model['properties']))})$)": {

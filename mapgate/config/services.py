@@ -223,7 +223,11 @@ class ServiceConfig(Model):
     def _grpc_resolves_by_a(self) -> ServiceConfig:
         # gRPC's DNS resolver reads A (and AAAA) records only; the port comes from the target.
         if self.protocol == "grpc" and not self.registers_a:
-            raise fail("grpc_records", "protocol grpc needs A records (gRPC clients resolve A): add A to records")
+            raise fail(
+                "grpc_records",
+                "protocol grpc needs A records (gRPC clients resolve A): add A to records",
+                fields=("protocol", "records"),
+            )
         return self
 
     @property

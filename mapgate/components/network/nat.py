@@ -16,22 +16,79 @@ from pulumi_aws import ec2, iam, vpc
 
 from mapgate import aws_facts, naming
 
+# What the first boot prints last, on the instance's console (`aws ec2 get-console-output --latest`).
+BOOT_OK = "mapgate-nat: forwarding"
+BOOT_FAILED = "mapgate-nat: FAILED"
+INSTALL_ATTEMPTS = 5
 
-def user_data(vpc_cidr: str) -> str:
+
+# Instance metadata (IMDSv2: a token first), where a failed boot finds its own id and Region to tag itself.
+IMDS = "http://169.254.169.254/latest"
+
+
+def user_data(vpc_cidr: str, root: str = "") -> str:
     """First-boot script: forward IPv4 and masquerade what comes from the VPC, both kept across reboots.
 
     nftables is installed from the Amazon Linux repositories over the instance's own public IP, which is why
     the instance gets its public IPv4 at launch (an Elastic IP associated afterwards would race this script).
+
+    It fails loudly: any failed step (the sysctl, the install after its retries, the ruleset check `nft -c`, the
+    service) stops it with a non-zero exit, before the next step, and its last line on the console says which step
+    failed, and it tags the instance `mapgate:natBoot: failed at <step>` (visible in the EC2 console and to
+    `aws ec2 describe-tags`); a good boot ends with a line that says what it forwards, and sets no tag (Pulumi owns
+    the instance's tags). It applies only its own sysctl file, so an unrelated key elsewhere cannot fail it. `root`
+    prefixes the files it writes (tests run it in a directory).
     """
+    sysctl_file = f"{root}/etc/sysctl.d/90-mapgate-nat.conf"
+    ruleset = f"{root}/etc/sysconfig/nftables.conf"
     return f"""#!/bin/bash
+# mapgate NAT instance, first boot. See mapgate/components/network/nat.py.
 set -euo pipefail
-cat > /etc/sysctl.d/90-mapgate-nat.conf <<'SYSCTL'
+step="start"
+say() {{
+  echo "$1" >&2
+  {{ echo "$1" >/dev/console; }} 2>/dev/null || true
+}}
+tag_failure() {{
+  token=$(curl -sf -X PUT "{IMDS}/api/token" -H "X-aws-ec2-metadata-token-ttl-seconds: 300") || return 0
+  id=$(curl -sf -H "X-aws-ec2-metadata-token: $token" "{IMDS}/meta-data/instance-id") || return 0
+  region=$(curl -sf -H "X-aws-ec2-metadata-token: $token" "{IMDS}/meta-data/placement/region") || return 0
+  aws ec2 create-tags --region "$region" --resources "$id" --tags "Key={naming.NAT_BOOT_TAG},Value=failed at $step" \
+    || say "could not tag the instance {naming.NAT_BOOT_TAG}"
+}}
+finish() {{
+  status=$?
+  if [ "$status" -ne 0 ]; then
+    say "{BOOT_FAILED} at step '$step' (exit $status): the NAT does not forward; see /var/log/cloud-init-output.log"
+    tag_failure
+  fi
+}}
+trap finish EXIT
+
+step="ip forwarding"
+cat > {sysctl_file} <<'SYSCTL'
 net.ipv4.ip_forward = 1
 SYSCTL
-sysctl --system
-for attempt in 1 2 3 4 5; do dnf install -y nftables && break; sleep 10; done
+sysctl -p {sysctl_file}
+
+step="install nftables"
+installed=no
+for attempt in $(seq 1 {INSTALL_ATTEMPTS}); do
+  if dnf install -y nftables; then
+    installed=yes
+    break
+  fi
+  echo "dnf install nftables failed (attempt $attempt of {INSTALL_ATTEMPTS})" >&2
+  sleep 10
+done
+[ "$installed" = yes ]
+
+step="find the uplink"
 uplink=$(ip -4 route show default | awk '{{print $5; exit}}')
-cat > /etc/sysconfig/nftables.conf <<NFT
+[ -n "$uplink" ]
+
+step="check the ruleset"
+cat > {ruleset} <<NFT
 table ip mapgate_nat {{
   chain postrouting {{
     type nat hook postrouting priority srcnat; policy accept;
@@ -39,9 +96,36 @@ table ip mapgate_nat {{
   }}
 }}
 NFT
-systemctl enable --now nftables
+nft -c -f {ruleset}
+
+step="enable nftables"
+systemctl enable nftables
 systemctl restart nftables
+nft list table ip mapgate_nat >/dev/null
+say "{BOOT_OK} {vpc_cidr} through $uplink"
 """
+
+
+def boot_tag_policy_document(partition: str, stack: str) -> dict[str, object]:
+    """What the NAT instance's role may do besides Session Manager: set `NAT_BOOT_TAG` on a NAT instance of its
+    stack, and nothing else."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "ec2:CreateTags",
+                "Resource": f"arn:{partition}:ec2:*:*:instance/*",
+                "Condition": {
+                    "StringEquals": {
+                        f"aws:ResourceTag/{naming.ROLE_TAG}": naming.NAT_INSTANCE_ROLE,
+                        f"aws:ResourceTag/{naming.STACK_TAG}": stack,
+                    },
+                    "ForAllValues:StringEquals": {"aws:TagKeys": [naming.NAT_BOOT_TAG]},
+                },
+            }
+        ],
+    }
 
 
 @dataclass(frozen=True)
@@ -66,8 +150,9 @@ def nat_instance(name: str, args: NatInstanceArgs, opts: pulumi.ResourceOptions)
 
     - a security group admitting all traffic from the VPC CIDR only (nothing from the internet, no SSH rule),
       with egress to anywhere;
-    - an IAM role for EC2 with only `AmazonSSMManagedInstanceCore` (Session Manager is the way in: there is no
-      key pair), and its instance profile;
+    - an IAM role for EC2 with `AmazonSSMManagedInstanceCore` (Session Manager is the way in: there is no key
+      pair) and an inline policy that lets a failed boot tag its instance (`boot_tag_policy_document`), and its
+      instance profile;
     - the instance: source/dest check off (it forwards others' packets), IMDSv2 required, a public IPv4 from
       launch, an encrypted gp3 root volume, and the user data of `user_data`. Private route tables send
       `0.0.0.0/0` to its primary network interface.
@@ -118,7 +203,7 @@ def nat_instance(name: str, args: NatInstanceArgs, opts: pulumi.ResourceOptions)
                 ],
             }
         ),
-        description="mapgate NAT instance: Session Manager only",
+        description="mapgate NAT instance: Session Manager, and tagging itself after a failed boot",
         tags=tags,
         opts=opts,
     )
@@ -126,6 +211,14 @@ def nat_instance(name: str, args: NatInstanceArgs, opts: pulumi.ResourceOptions)
         children.ssm_policy,
         role=role.name,
         policy_arn=f"arn:{args.partition}:iam::aws:policy/{aws_facts.SSM_MANAGED_INSTANCE_POLICY}",
+        opts=opts,
+    )
+    # A failed first boot tags its own instance (see `user_data`): only that tag key, only on this stack's NAT
+    # instances (condition keys aws:TagKeys and aws:ResourceTag, which CreateTags supports on instances).
+    boot_tag_policy = iam.RolePolicy(
+        children.boot_tag_policy,
+        role=role.id,
+        policy=json.dumps(boot_tag_policy_document(args.partition, args.tags.get(naming.STACK_TAG, ""))),
         opts=opts,
     )
     profile = iam.InstanceProfile(children.profile, role=role.name, tags=tags, opts=opts)
@@ -148,6 +241,9 @@ def nat_instance(name: str, args: NatInstanceArgs, opts: pulumi.ResourceOptions)
         user_data=user_data(args.vpc_cidr),
         user_data_replace_on_change=True,
         tags={**tags, "Name": name},
-        # A newer AMI behind the SSM parameter must not replace a running NAT on every `up`.
-        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(ignore_changes=["ami"])),
+        # A newer AMI behind the SSM parameter must not replace a running NAT on every `up`. The boot may tag the
+        # instance only once its role may.
+        opts=pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(ignore_changes=["ami"], depends_on=[boot_tag_policy])
+        ),
     )
