@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mapgate import errors
 from mapgate.cli import automation
 from mapgate.cli.automation import COMMAND_EXITS, EXIT_MEANINGS, stack_files
 from mapgate.cli.cost import Usage
@@ -188,7 +189,9 @@ def add_call(commands: Subcommands) -> None:
         "with a bearer token when its route needs it, as the stack output routeAuthorization says"
     )
     call = _command(commands, "call", summary, run_call)
-    call.add_argument("request", nargs="+", metavar="[METHOD] PATH", help="e.g. /leader or GET /leader")
+    # One request: an optional method, then the path (argparse fills METHOD only when two are given).
+    call.add_argument("method", nargs="?", default="GET", metavar="METHOD", help="HTTP method (default: GET)")
+    call.add_argument("path", metavar="PATH", help="e.g. /leader")
     call.add_argument("--token", default=None, help="JWT for jwt routes (default: $MAPGATE_TOKEN)")
     call.add_argument(
         "--repeat", type=at_least_one, default=1, metavar="N", help="send N times and count which tasks answered"
@@ -196,27 +199,19 @@ def add_call(commands: Subcommands) -> None:
 
 
 def run_call(args: argparse.Namespace, project_dir: Path) -> int:
+    from mapgate import automation as api
     from mapgate.cli import call
 
-    if len(args.request) > 2:
-        _error("usage: mapgate call [-s STACK] [METHOD] PATH")
-        return automation.EXIT_USAGE
-    method, path = args.request if len(args.request) == 2 else ("GET", args.request[0])
     try:
-        outputs = automation.open_stack(args.stack, project_dir, False).outputs()
-    except automation.OperatorError as error:
+        stack = api.select_stack(args.stack, project_dir, engine=automation.open_stack)
+        result = stack.call(
+            args.method, args.path, token=args.token or os.environ.get(call.TOKEN_VARIABLE), repeat=args.repeat
+        )
+    except errors.MapgateError as error:
         _error(str(error))
         return error.exit_code
-    except (FileNotFoundError, automation.auto.CommandError) as error:
-        failure = automation.classify(error, args.stack)
-        _error(str(failure))
-        return failure.exit_code
-    request = call.Call(method, path, token=args.token or os.environ.get(call.TOKEN_VARIABLE), repeat=args.repeat)
-    try:
-        return call.run(request, call.Target.from_outputs(outputs, args.stack), sys.stdout)
-    except call.CallError as error:
-        _error(str(error))
-        return error.exit_code
+    call.render(result.method, result.url, result.authorization, result.answers, sys.stdout)
+    return errors.EXIT_OK
 
 
 def run_plan(args: argparse.Namespace, project_dir: Path) -> int:
