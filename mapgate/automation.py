@@ -412,6 +412,13 @@ class Stack:
         answers = calling.exchange(request, target, transport=transport, credentials=credentials)
         return CallResult(sent_method, url, kind, tuple(answers))
 
+    def status(self, *, aws: Any | None = None) -> Any:
+        """The stack's status read from AWS (`mapgate.ops.status.Report`: `.problems` is empty when healthy).
+        `aws` is a `mapgate.ops.aws.Aws` (default: boto3's default session in the stack's Region)."""
+        from mapgate.ops.status import report_for
+
+        return report_for(self.outputs(), self.name, aws=aws)
+
 
 def select_stack(
     name: str,

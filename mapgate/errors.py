@@ -16,6 +16,8 @@ EXIT_CONCURRENT_UPDATE = 6
 EXIT_REFUSED = 7
 EXIT_INVALID_CONFIG = 8
 EXIT_NO_BUILDER = 9
+EXIT_UNHEALTHY = 10
+EXIT_AWS_DENIED = 11
 EXIT_CANCELLED = 130
 
 EXIT_MEANINGS = {
@@ -34,6 +36,8 @@ EXIT_MEANINGS = {
     EXIT_NO_BUILDER: (
         "`up`/`preview`: Docker is missing, not running, or its builder cannot build a platform the stack needs"
     ),
+    EXIT_UNHEALTHY: "`status`: something is wrong in the stack (each problem is listed)",
+    EXIT_AWS_DENIED: "`status`/`logs`: AWS denied a call; the message names the IAM action to grant",
     EXIT_CANCELLED: "cancelled with Ctrl-C; Pulumi stops after the steps in flight",
 }
 
@@ -89,3 +93,7 @@ class InvalidConfig(MapgateError):
 
 class NoBuilder(MapgateError):
     exit_code = EXIT_NO_BUILDER
+
+
+class Unhealthy(MapgateError):
+    exit_code = EXIT_UNHEALTHY

@@ -27,6 +27,7 @@ def test_dev_outputs(dev_run: StackRun) -> None:
         "routeAuthorization",
         "region",
         "apiExecutionArn",
+        "statusTargets",
     }
     assert outputs["region"] == "us-east-1"
     assert outputs["clusterName"] == "mapgate-dev"

@@ -20,6 +20,7 @@ from mapgate.cli.known_warnings import explain
 from mapgate.cli.preflight import check_image_builder
 from mapgate.cli.terminal import Terminal, speaks_unicode
 from mapgate.errors import (
+    EXIT_AWS_DENIED,
     EXIT_CANCELLED,
     EXIT_CONCURRENT_UPDATE,
     EXIT_FAILED,
@@ -31,6 +32,7 @@ from mapgate.errors import (
     EXIT_NOT_LOGGED_IN,
     EXIT_OK,
     EXIT_REFUSED,
+    EXIT_UNHEALTHY,
     EXIT_USAGE,
     MapgateError,
     Refused,
@@ -51,6 +53,7 @@ COMMAND_EXITS = {
     "destroy": (*_OPENS_A_STACK, *_RUNS_THE_ENGINE, EXIT_REFUSED),
     "outputs": _OPENS_A_STACK,
     "call": (*_OPENS_A_STACK, EXIT_NO_AWS_CREDENTIALS),
+    "status": (*_OPENS_A_STACK, EXIT_NO_AWS_CREDENTIALS, EXIT_UNHEALTHY, EXIT_AWS_DENIED),
 }
 
 stack_files = api.stack_files

@@ -8,9 +8,9 @@ import importlib.metadata
 import os
 import sys
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mapgate import errors
 from mapgate.cli import automation
@@ -159,6 +159,7 @@ def parser() -> argparse.ArgumentParser:
     add_plan(commands)
     add_automation(commands)
     add_call(commands)
+    add_status(commands)
     return top
 
 
@@ -212,6 +213,50 @@ def run_call(args: argparse.Namespace, project_dir: Path) -> int:
         return error.exit_code
     call.render(result.method, result.url, result.authorization, result.answers, sys.stdout)
     return errors.EXIT_OK
+
+
+def add_status(commands: Subcommands) -> None:
+    summary = (
+        "what runs and whether it is healthy: tasks, Cloud Map instances, the leader lease against routing, what "
+        "each route reaches now, NAT and the 5xx alarm (reads AWS with your credentials; exit 10 if anything is wrong)"
+    )
+    status = _command(commands, "status", summary, run_status)
+    status.add_argument("--json", action="store_true", help="print the report as JSON (one object per line)")
+    status.add_argument("--watch", type=positive, metavar="SECONDS", help="print it again every SECONDS until Ctrl-C")
+    status.add_argument(
+        "--outputs",
+        type=Path,
+        metavar="FILE",
+        help="read the stack outputs from FILE (`pulumi stack output --json --show-secrets`), not from Pulumi",
+    )
+
+
+def positive(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
+    return value
+
+
+def stack_outputs(args: argparse.Namespace, project_dir: Path) -> Mapping[str, Any]:
+    """The stack outputs: from --outputs FILE, or through the Automation API (which needs the Pulumi CLI)."""
+    from mapgate import automation as api
+    from mapgate.ops.status import read_outputs_file
+
+    if getattr(args, "outputs", None):
+        return read_outputs_file(args.outputs)
+    return api.select_stack(args.stack, project_dir, engine=automation.open_stack).outputs()
+
+
+def run_status(args: argparse.Namespace, project_dir: Path) -> int:
+    from mapgate.ops import status
+
+    try:
+        outputs = stack_outputs(args, project_dir)
+        return status.show(outputs, args.stack, sys.stdout, as_json=args.json, watch=args.watch)
+    except errors.MapgateError as error:
+        _error(str(error))
+        return error.exit_code
 
 
 def run_plan(args: argparse.Namespace, project_dir: Path) -> int:
