@@ -22,6 +22,7 @@ as the AWS CLI finds them.
 from __future__ import annotations
 
 import difflib
+import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -47,6 +48,7 @@ from mapgate.errors import (
     Refused,
     UsageError,
 )
+from mapgate.ops.aws import Aws
 
 __all__ = [
     "CallResult",
@@ -418,6 +420,21 @@ class Stack:
         from mapgate.ops.status import report_for
 
         return report_for(self.outputs(), self.name, aws=aws)
+
+    def logs(
+        self, service: str, *, since_seconds: int = 600, task: str | None = None, pattern: str | None = None
+    ) -> list[Any]:
+        """The service's log lines (`mapgate.ops.logs.LogLine`: timestamp_ms, task, message) since then, merged
+        by time across its tasks; `task` keeps one task's, `pattern` is a CloudWatch Logs filter pattern."""
+        from mapgate.ops.logs import LogReader, service_target
+        from mapgate.ops.targets import StatusTargets
+
+        outputs = self.outputs()
+        region = outputs.get("region")
+        group = service_target(StatusTargets.parse(outputs, self.name), service, self.name)
+        stream = f"{service}/{service}/{task}" if task else None
+        aws = Aws(str(region.value if region else ""))
+        return LogReader(aws, group, stream=stream, pattern=pattern).fetch(int((time.time() - since_seconds) * 1000))
 
 
 def select_stack(

@@ -54,6 +54,7 @@ COMMAND_EXITS = {
     "outputs": _OPENS_A_STACK,
     "call": (*_OPENS_A_STACK, EXIT_NO_AWS_CREDENTIALS),
     "status": (*_OPENS_A_STACK, EXIT_NO_AWS_CREDENTIALS, EXIT_UNHEALTHY, EXIT_AWS_DENIED),
+    "logs": (*_OPENS_A_STACK, EXIT_NO_AWS_CREDENTIALS, EXIT_AWS_DENIED),
 }
 
 stack_files = api.stack_files

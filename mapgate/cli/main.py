@@ -160,6 +160,7 @@ def parser() -> argparse.ArgumentParser:
     add_automation(commands)
     add_call(commands)
     add_status(commands)
+    add_logs(commands)
     return top
 
 
@@ -229,6 +230,43 @@ def add_status(commands: Subcommands) -> None:
         metavar="FILE",
         help="read the stack outputs from FILE (`pulumi stack output --json --show-secrets`), not from Pulumi",
     )
+
+
+def add_logs(commands: Subcommands) -> None:
+    summary = (
+        "a service's log lines from all its tasks, merged by time, each with its task id "
+        "(CloudWatch Logs, with your AWS credentials)"
+    )
+    logs = _command(commands, "logs", summary, run_logs)
+    logs.add_argument("service", metavar="SERVICE", help="a service of the stack, as in mapgate:services")
+    logs.add_argument("--follow", action="store_true", help="keep printing new lines until Ctrl-C")
+    logs.add_argument("--since", default="10m", help="how far back to start: 30s, 10m, 2h, 1d (default: %(default)s)")
+    logs.add_argument("--task", metavar="ID", help="only this task's lines (its id, as status prints it)")
+    logs.add_argument("--filter", metavar="PATTERN", help="a CloudWatch Logs filter pattern, e.g. ERROR or '\"GET /\"'")
+    logs.add_argument("--json", action="store_true", help="one JSON object per line")
+    logs.add_argument("--outputs", type=Path, metavar="FILE", help="read the stack outputs from FILE, as status does")
+
+
+def run_logs(args: argparse.Namespace, project_dir: Path) -> int:
+    from mapgate.ops import logs
+
+    try:
+        since = logs.parse_since(args.since)
+        outputs = stack_outputs(args, project_dir)
+        return logs.show_logs(
+            outputs,
+            args.stack,
+            args.service,
+            sys.stdout,
+            since_seconds=since,
+            follow=args.follow,
+            task=args.task,
+            pattern=args.filter,
+            as_json=args.json,
+        )
+    except errors.MapgateError as error:
+        _error(str(error))
+        return error.exit_code
 
 
 def positive(text: str) -> float:
