@@ -12,6 +12,7 @@ import pulumi
 from mapgate import PROJECT, contract, naming
 from mapgate.components.api import ApiRoute, ErrorAlarmArgs, HttpApi, HttpApiArgs, JwtAuthorizerArgs, route_urls
 from mapgate.components.cluster import Cluster, ClusterArgs
+from mapgate.components.dashboard import Dashboard, DashboardArgs
 from mapgate.components.discovery import DiscoveredService, Discovery, DiscoveryArgs
 from mapgate.components.domain import ApiDomain, ApiDomainArgs
 from mapgate.components.election import LeaderElection, LeaderElectionArgs
@@ -58,6 +59,8 @@ class StackOutputs:
     """What an IAM policy grants execute-api:Invoke under: `<arn>/$default/GET/leader`."""
     status_targets: pulumi.Output[dict[str, Any]]
     """Where `mapgate status` finds each part in AWS (mapgate/ops/targets.py)."""
+    dashboard_url: str
+    """The stack's CloudWatch dashboard in the console."""
 
     def export(self) -> None:
         pulumi.export("apiUrl", self.api_url)
@@ -71,6 +74,7 @@ class StackOutputs:
         pulumi.export("region", self.region)
         pulumi.export("apiExecutionArn", self.api_execution_arn)
         pulumi.export(targets.OUTPUT, self.status_targets)
+        pulumi.export("dashboardUrl", self.dashboard_url)
 
 
 def image_names(cfg: StackConfig) -> dict[tuple[str, str], str]:
@@ -367,6 +371,7 @@ def build(cfg: StackConfig, stack: str) -> StackOutputs:
         )
 
     api_url: pulumi.Output[str] | None = None
+    api_id: pulumi.Output[str] | None = None
     alarm_topic_arn: pulumi.Output[str] | None = None
     execution_arn: pulumi.Output[str] | None = None
     error_alarm_name: pulumi.Output[str] | None = None
@@ -417,6 +422,7 @@ def build(cfg: StackConfig, stack: str) -> StackOutputs:
         api_url, urls, alarm_topic_arn = api.api_endpoint, api.route_urls, api.alarm_topic_arn
         execution_arn = api.execution_arn
         error_alarm_name = api.error_alarm_name
+        api_id = api.api_id
         if domain is not None:
             custom = ApiDomain(
                 naming.DOMAIN,
@@ -431,6 +437,21 @@ def build(cfg: StackConfig, stack: str) -> StackOutputs:
             )
             api_url, urls = custom.url, route_urls(custom.url, list(cfg.api.routes))
 
+    dashboard = Dashboard(
+        naming.DASHBOARD,
+        DashboardArgs(
+            dashboard_name=naming.dashboard_name(stack),
+            region=context.region,
+            cluster_name=cluster.cluster_name,
+            services={name: service.service_name for name, service in services.items()},
+            container_insights=cfg.container_insights,
+            api_id=api_id,
+            access_log_group=naming.access_log_group_name(stack) if api_id is not None else None,
+            route_keys=sorted(cfg.api.routes),
+            nat_instance_ids=network.nat_instance_ids,
+        ),
+    )
+
     return StackOutputs(
         api_url=api_url,
         route_urls=urls,
@@ -444,6 +465,7 @@ def build(cfg: StackConfig, stack: str) -> StackOutputs:
         },
         region=context.region,
         api_execution_arn=execution_arn,
+        dashboard_url=dashboard.url,
         status_targets=status_targets(
             cfg,
             stack,
