@@ -58,6 +58,7 @@ __all__ = [
     "Preview",
     "Redeploy",
     "Stack",
+    "plan",
     "project_dir",
     "select_stack",
 ]
@@ -435,6 +436,27 @@ class Stack:
         stream = f"{service}/{service}/{task}" if task else None
         aws = Aws(str(region.value if region else ""))
         return LogReader(aws, group, stream=stream, pattern=pattern).fetch(int((time.time() - since_seconds) * 1000))
+
+
+def plan(name: str, work_dir: Path | str | None = None) -> Any:
+    """`mapgate plan`'s offline check of stack `name`, no AWS and no Pulumi CLI needed: the resource tree and the
+    monthly cost (`mapgate.cli.plan.Plan`: `.cost.total_usd`, `.inventory`). A config with problems is
+    InvalidConfig listing them all, as `mapgate plan` prints them; a stack file that is not valid YAML is
+    InvalidConfig with file, line and column; no stack file is UsageError."""
+    from mapgate.cli.plan import make_plan, render
+
+    directory = Path(work_dir).resolve() if work_dir is not None else project_dir()
+    if not (directory / f"Pulumi.{name}.yaml").is_file():
+        raise UsageError(
+            f"no stack file Pulumi.{name}.yaml in {directory}; stacks: {', '.join(stack_files(directory))}"
+        )
+    try:
+        result = make_plan(directory, name)
+    except StackFileError as error:
+        raise InvalidConfig(str(error)) from None
+    if not result.ok:
+        raise InvalidConfig(render(result))
+    return result
 
 
 def select_stack(
