@@ -157,7 +157,8 @@ def test_an_expired_lease_leaves_the_leader_instance_without_a_holder(world: Wor
     leader, _ = world.tasks[ELECTED]
     world.lease(leader, expires_ms=NOW_MS - 1_000)
     assert election_verdict(world) == [
-        f"leader instance leader-1 (task {leader}) is not the lease holder: nobody holds a valid lease"
+        f"leader instance leader-1 (task {leader}) is not the lease holder: nobody holds a valid lease "
+        f"(task {leader}'s term 1 expired 1 s ago)"
     ]
 
 
@@ -263,6 +264,29 @@ def test_the_command_reads_outputs_through_the_automation_api(
     monkeypatch.setattr(automation, "open_stack", lambda stack, work_dir, create: Stack())
     assert main(["status", "-s", STACK]) == 0
     assert "verdict: routing agrees with the lease" in capsys.readouterr().out
+
+
+def test_watch_says_for_how_long_a_problem_has_lasted(world: World) -> None:
+    world.ecs_service("worker").running_count = 1
+    out, now = io.StringIO(), [NOW]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    code = status.show(
+        world.outputs,
+        STACK,
+        out,
+        watch=5,
+        rounds=3,
+        sleep=sleep,
+        clock=lambda: now[0],
+        aws=lambda: Aws(REGION, session()),
+    )
+    assert code == errors.EXIT_UNHEALTHY
+    reports = out.getvalue().split("--- ")[1:]
+    assert "  - worker: 1 of 2 desired tasks running\n" in reports[0]
+    assert "  - worker: 1 of 2 desired tasks running (for 10 s)\n" in reports[2]
 
 
 def test_watch_prints_again_after_each_interval(world: World) -> None:

@@ -363,7 +363,15 @@ def judge_election(
                 f"leader instance {leader.id} is for task {leader.task}, {_gone_or_stopped(leader.task, stopped)}"
             )
         elif leader.task != holder:
-            held = f"task {holder} holds it (term {lease.term})" if holder and lease else "nobody holds a valid lease"
+            if holder and lease:
+                held = f"task {holder} holds it (term {lease.term})"
+            elif lease and lease.holder:
+                held = (
+                    f"nobody holds a valid lease (task {lease.holder}'s term {lease.term} "
+                    f"expired {-lease.expires_in_seconds:g} s ago)"
+                )
+            else:
+                held = "nobody holds a valid lease"
             found.append(f"leader instance {leader.id} (task {leader.task}) is not the lease holder: {held}")
     if holder and holder in running and not any(i.task == holder for i in leaders):
         found.append(f"the lease holder, task {holder} (term {lease.term if lease else '?'}), has no leader instance")
@@ -507,8 +515,9 @@ def collect(targets: StatusTargets, aws: Aws, stack: str, *, now: float | None =
     )
 
 
-def render(report: Report) -> str:
-    """The report as text for a terminal: services, their tasks and instances, the election, routes, the rest."""
+def render(report: Report, since: Mapping[str, float] | None = None) -> str:
+    """The report as text for a terminal: services, their tasks and instances, the election, routes, the rest.
+    `since`: when each problem was first seen (by `--watch`), to say for how long it has lasted."""
     lines = [f"stack {report.stack}"]
     for s in report.services:
         rollout = f", rollout {s.rollout_state}" if s.rollout_state else ""
@@ -550,7 +559,10 @@ def render(report: Report) -> str:
         lines.append(f"alarm {report.alarm}: {report.alarm_state}")
     problems = report.problems
     lines.append(f"{len(problems)} problem(s)" if problems else "healthy: no problems found")
-    lines += [f"  - {p}" for p in problems]
+    for problem in problems:
+        first = (since or {}).get(problem)
+        lasted = f" (for {report.taken_at - first:.0f} s)" if first is not None and first < report.taken_at else ""
+        lines.append(f"  - {problem}{lasted}")
     return "\n".join(lines) + "\n"
 
 
@@ -588,21 +600,25 @@ def show(
     watch: float | None = None,
     rounds: int | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.time,
     aws: Callable[[], Aws | None] = lambda: None,
 ) -> int:
     """Print the status (again every `watch` seconds until Ctrl-C, or `rounds` times); the exit code of the last:
     0 when nothing is wrong, EXIT_UNHEALTHY otherwise."""
     done = 0
     code = EXIT_OK
+    first_seen: dict[str, float] = {}  # problem -> when a read first found it, for "for how long"
     try:
         while True:
-            report = report_for(outputs, stack, aws=aws())
+            report = report_for(outputs, stack, aws=aws(), now=clock())
             code = EXIT_UNHEALTHY if report.problems else EXIT_OK
+            first_seen = {p: first_seen.get(p, report.taken_at) for p in report.problems}
             if as_json:
-                out.write(json.dumps(report.as_json(), sort_keys=True, default=str) + "\n")
+                document = report.as_json() | {"problems_since": first_seen}
+                out.write(json.dumps(document, sort_keys=True, default=str) + "\n")
             else:
                 stamp = datetime.fromtimestamp(report.taken_at, UTC).isoformat(timespec="seconds")
-                out.write((f"--- {stamp}\n" if watch else "") + render(report))
+                out.write((f"--- {stamp}\n" if watch else "") + render(report, first_seen))
             out.flush()
             done += 1
             if watch is None or (rounds is not None and done >= rounds):
