@@ -170,3 +170,23 @@ def test_the_command_prints_the_lines(group: Any, tmp_path: Any, capsys: pytest.
     path.write_text(json.dumps(OUTPUTS))
     assert main(["logs", "--outputs", str(path), "app", "--since", "1m"]) == 0
     assert capsys.readouterr().out.endswith(f" {TASK_A} recent line\n")
+
+
+def test_scripts_read_the_same_lines_through_the_automation_api(group: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pulumi import automation as auto
+
+    from mapgate import automation
+    from tests.harness import ROOT
+    from tests.test_cli_automation import FakeStack
+
+    class Deployed(FakeStack):
+        def outputs(self) -> dict[str, auto.OutputValue]:
+            return {key: auto.OutputValue(value, False) for key, value in OUTPUTS.items()}
+
+    monkeypatch.setattr(automation, "Aws", lambda region: Aws(region, session()))
+    now_ms = int(time.time() * 1000)
+    put(group, TASK_B, (now_ms - T0 - 90_000, "older"), (now_ms - T0 - 1_000, "newest"))
+    stack = automation.select_stack("dev", ROOT, engine=lambda name, work_dir, create: Deployed(name))
+    assert [(line.task, line.message) for line in stack.logs("app", since_seconds=60)] == [(TASK_B, "newest")]
+    with pytest.raises(errors.UsageError, match="did you mean 'app'"):
+        stack.logs("ap")
