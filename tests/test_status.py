@@ -396,3 +396,11 @@ def test_the_shipped_stack_writes_what_status_reads(dev_run: StackRun) -> None:
     }
     assert targets.egress == "natInstance"
     assert targets.services["cache"].election is None
+
+
+def test_ctrl_c_before_the_first_report_is_exit_130(monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(*args: Any, **kwargs: Any) -> status.Report:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(status, "report_for", interrupted)
+    assert status.show({}, STACK, io.StringIO()) == errors.EXIT_CANCELLED == 130

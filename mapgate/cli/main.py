@@ -267,6 +267,8 @@ def run_logs(args: argparse.Namespace, project_dir: Path) -> int:
     except errors.MapgateError as error:
         _error(str(error))
         return error.exit_code
+    except KeyboardInterrupt:  # before --follow, which ends on Ctrl-C with 0
+        return errors.EXIT_CANCELLED
 
 
 def positive(text: str) -> float:
@@ -295,6 +297,8 @@ def run_status(args: argparse.Namespace, project_dir: Path) -> int:
     except errors.MapgateError as error:
         _error(str(error))
         return error.exit_code
+    except KeyboardInterrupt:
+        return errors.EXIT_CANCELLED
 
 
 def run_plan(args: argparse.Namespace, project_dir: Path) -> int:

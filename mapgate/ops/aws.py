@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from mapgate.errors import EXIT_AWS_DENIED, Failed, MapgateError, NoAwsCredentials
+from mapgate.errors import EXIT_AWS_DENIED, Failed, MapgateError, NoAwsCredentials, UsageError
 
 # Error codes that mean "these credentials may not do that".
 DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnrecognizedClientException"})
@@ -29,7 +29,10 @@ class Aws:
     """One client per AWS service, made on first use from one session; `calls` counts each API call made."""
 
     def __init__(self, region: str, session: Any | None = None):
-        import boto3
+        try:
+            import boto3
+        except ImportError:
+            raise UsageError("reading AWS needs boto3: pip install 'mapgate[cli]'") from None
 
         self.session = session or boto3.session.Session()
         self.region = self.session.region_name or region

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from mapgate.errors import EXIT_OK, EXIT_UNHEALTHY, UsageError
+from mapgate.errors import EXIT_CANCELLED, EXIT_OK, EXIT_UNHEALTHY, UsageError
 from mapgate.ops.aws import Aws, aws_errors, paged
 from mapgate.ops.targets import ServiceTarget, StatusTargets
 
@@ -625,4 +625,4 @@ def show(
                 return code
             sleep(watch)
     except KeyboardInterrupt:
-        return code
+        return code if done else EXIT_CANCELLED  # Ctrl-C before the first report says nothing about health
