@@ -404,3 +404,16 @@ def test_ctrl_c_before_the_first_report_is_exit_130(monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setattr(status, "report_for", interrupted)
     assert status.show({}, STACK, io.StringIO()) == errors.EXIT_CANCELLED == 130
+
+
+def test_status_reads_the_names_the_app_writes() -> None:
+    """The app ships without mapgate, so status repeats what it reads of the app's writes; these must agree."""
+    from mapgate_app import election, lease
+
+    assert (status.LEADER_PREFIX, status.OWNER, status.TERM, status.IPV4) == (
+        election.LEADER_PREFIX,
+        election.OWNER,
+        election.TERM,
+        election.IPV4,
+    )
+    assert lease.LeaseStore(None, table="t", name="app")._key() == {"name": {"S": "app"}}  # the key batch reads

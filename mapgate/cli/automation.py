@@ -57,6 +57,7 @@ COMMAND_EXITS = {
     "logs": (*_OPENS_A_STACK, EXIT_NO_AWS_CREDENTIALS, EXIT_AWS_DENIED, EXIT_CANCELLED),
 }
 
+# The API's names as this module has always offered them (main.py and tests look `open_stack` up here).
 stack_files = api.stack_files
 open_stack = api.open_engine_stack
 StackFactory = api.EngineFactory

@@ -34,7 +34,6 @@ LEADER_PREFIX = "leader-"
 OWNER = "owner"
 TERM = "term"
 IPV4 = "AWS_INSTANCE_IPV4"
-LEASE_FIELDS = ("holder", "address", "term", "expires")
 
 DESCRIBE_SERVICES_BATCH = 10  # ECS DescribeServices: at most 10 services a call
 DESCRIBE_TASKS_BATCH = 100  # ECS DescribeTasks: at most 100 tasks a call
