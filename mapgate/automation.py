@@ -360,7 +360,8 @@ class Stack:
 
         Unless `allow_replacements` is True, it previews first and refuses (errors.Refused, exit code 7) when the
         preview would replace a resource not listed (by URN or resource name): a replacement deletes and creates
-        again, with new ids. The engine's lines go to `on_output` as they come.
+        again, with new ids. The engine's lines go to `on_output` as they come. The check is the preview's: a
+        change to the stack between that preview and the update (another `up`) is not seen by it.
         """
         self.check_builder()
         if allow_replacements is not True:
