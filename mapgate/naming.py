@@ -59,6 +59,9 @@ API: Final = "api"
 ELECTION: Final = "election"
 DOMAIN: Final = "domain"
 IMAGE_PREFIX: Final = "image-"
+# With a `_`, which no service name can contain: no service's component can take it, so nothing new is reserved
+# (a service called `dashboard` keeps working).
+DASHBOARD: Final = "stack_dashboard"
 
 # A service's component is named after the service, so it must not take a name another component uses.
 RESERVED_SERVICE_NAMES: Final = frozenset({NETWORK, FIREWALL, DISCOVERY, CLUSTER, API, ELECTION, DOMAIN})
@@ -260,6 +263,13 @@ class ApiChildren:
         return joined(self.component, "authorizer", name)
 
 
+class DashboardChildren:
+    """The children of the Dashboard component."""
+
+    def __init__(self, component: str):
+        self.dashboard = child(component, "dashboard")
+
+
 class DomainChildren:
     """The children of the ApiDomain component."""
 
@@ -312,6 +322,11 @@ def task_family(stack: str, service: str) -> str:
 
 def log_group_name(stack: str, service: str) -> str:
     return f"/{PROJECT}/{stack}/{service}"
+
+
+def dashboard_name(stack: str) -> str:
+    """The stack's CloudWatch dashboard (names: letters, digits, `-` and `_`, up to 255)."""
+    return f"{PROJECT}-{stack}"
 
 
 def lease_table_name(stack: str) -> str:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 
 from mapgate import PROJECT, contract, naming
 from mapgate.components.api import ApiRoute, ErrorAlarmArgs, HttpApi, HttpApiArgs, JwtAuthorizerArgs, route_urls
 from mapgate.components.cluster import Cluster, ClusterArgs
+from mapgate.components.dashboard import Dashboard, DashboardArgs
 from mapgate.components.discovery import DiscoveredService, Discovery, DiscoveryArgs
 from mapgate.components.domain import ApiDomain, ApiDomainArgs
 from mapgate.components.election import LeaderElection, LeaderElectionArgs
@@ -37,6 +39,7 @@ from mapgate.config import ConfigError, ConfigSecret, ImageBuild, NetworkConfig,
 from mapgate.config.api import JwtAuthorization, authorization_kind
 from mapgate.config.secrets import ArnContext
 from mapgate.lookups import check_existing_vpc, look_up_aws, nat_instance_ami, resolve_zones
+from mapgate.ops import targets
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,10 @@ class StackOutputs:
     """Where the API is: the Region `mapgate call` signs for."""
     api_execution_arn: pulumi.Output[str] | None
     """What an IAM policy grants execute-api:Invoke under: `<arn>/$default/GET/leader`."""
+    status_targets: pulumi.Output[dict[str, Any]]
+    """Where `mapgate status` finds each part in AWS (mapgate/ops/targets.py)."""
+    dashboard_url: str
+    """The stack's CloudWatch dashboard in the console."""
 
     def export(self) -> None:
         pulumi.export("apiUrl", self.api_url)
@@ -66,6 +73,8 @@ class StackOutputs:
         pulumi.export("routeAuthorization", self.route_authorization)
         pulumi.export("region", self.region)
         pulumi.export("apiExecutionArn", self.api_execution_arn)
+        pulumi.export(targets.OUTPUT, self.status_targets)
+        pulumi.export("dashboardUrl", self.dashboard_url)
 
 
 def image_names(cfg: StackConfig) -> dict[tuple[str, str], str]:
@@ -337,12 +346,13 @@ def build(cfg: StackConfig, stack: str) -> StackOutputs:
         for key, image_name in image_names(cfg).items()
     }
 
+    services: dict[str, FargateService] = {}
     for name in sorted(cfg.services):
         svc = cfg.services[name]
         image = (
             images[(svc.image.build, svc.architecture)].image_uri if isinstance(svc.image, ImageBuild) else svc.image
         )
-        FargateService(
+        services[name] = FargateService(
             name,
             fargate_service_args(
                 name,
@@ -361,8 +371,10 @@ def build(cfg: StackConfig, stack: str) -> StackOutputs:
         )
 
     api_url: pulumi.Output[str] | None = None
+    api_id: pulumi.Output[str] | None = None
     alarm_topic_arn: pulumi.Output[str] | None = None
     execution_arn: pulumi.Output[str] | None = None
+    error_alarm_name: pulumi.Output[str] | None = None
     urls: pulumi.Output[dict[str, str]] | dict[str, str] = {}
     if cfg.api.routes:
         assert firewall.vpc_link_security_group_id is not None  # created whenever a route exists
@@ -409,6 +421,8 @@ def build(cfg: StackConfig, stack: str) -> StackOutputs:
         )
         api_url, urls, alarm_topic_arn = api.api_endpoint, api.route_urls, api.alarm_topic_arn
         execution_arn = api.execution_arn
+        error_alarm_name = api.error_alarm_name
+        api_id = api.api_id
         if domain is not None:
             custom = ApiDomain(
                 naming.DOMAIN,
@@ -423,6 +437,21 @@ def build(cfg: StackConfig, stack: str) -> StackOutputs:
             )
             api_url, urls = custom.url, route_urls(custom.url, list(cfg.api.routes))
 
+    dashboard = Dashboard(
+        naming.DASHBOARD,
+        DashboardArgs(
+            dashboard_name=naming.dashboard_name(stack),
+            region=context.region,
+            cluster_name=cluster.cluster_name,
+            services={name: service.service_name for name, service in services.items()},
+            container_insights=cfg.container_insights,
+            api_id=api_id,
+            access_log_group=naming.access_log_group_name(stack) if api_id is not None else None,
+            route_keys=sorted(cfg.api.routes),
+            nat_instance_ids=network.nat_instance_ids,
+        ),
+    )
+
     return StackOutputs(
         api_url=api_url,
         route_urls=urls,
@@ -436,4 +465,85 @@ def build(cfg: StackConfig, stack: str) -> StackOutputs:
         },
         region=context.region,
         api_execution_arn=execution_arn,
+        dashboard_url=dashboard.url,
+        status_targets=status_targets(
+            cfg,
+            stack,
+            cluster=cluster,
+            vpc_id=network.vpc_id,
+            discovery=discovery,
+            election=election,
+            services=services,
+            error_alarm_name=error_alarm_name,
+        ),
     )
+
+
+def status_targets(
+    cfg: StackConfig,
+    stack: str,
+    *,
+    cluster: Cluster,
+    vpc_id: pulumi.Output[str],
+    discovery: Discovery,
+    election: LeaderElection | None,
+    services: Mapping[str, FargateService],
+    error_alarm_name: pulumi.Output[str] | None,
+) -> pulumi.Output[dict[str, Any]]:
+    """The `statusTargets` output (shape: mapgate/ops/targets.py): names that are known now, ids once created."""
+    ids: dict[str, pulumi.Input[Any]] = {
+        "cluster": cluster.cluster_name,
+        "vpc": vpc_id,
+        "namespace": discovery.namespace_id,
+        "alarm": error_alarm_name,
+    }
+    for name in services:
+        ids[f"ecs:{name}"] = services[name].service_name
+        ids[f"map:{name}"] = discovery.service_ids[name]
+        if election is not None and name in election.roles_service_ids:
+            ids[f"roles:{name}"] = election.roles_service_ids[name]
+
+    def shape(resolved: dict[str, Any]) -> dict[str, Any]:
+        def election_of(name: str) -> dict[str, str] | None:
+            if f"roles:{name}" not in resolved:
+                return None
+            return {
+                "leaseTable": naming.lease_table_name(stack),
+                "leaseKey": name,
+                "rolesServiceId": resolved[f"roles:{name}"],
+                "rolesServiceName": naming.roles_service_name(name),
+                "attribute": contract.ELECTION_ATTRIBUTE,
+            }
+
+        def discovered(service: str, attributes: Mapping[str, str]) -> str:
+            # As route_target picks the service the integration reads.
+            elected = f"roles:{service}" in resolved and contract.ELECTION_ATTRIBUTE in attributes
+            return naming.roles_service_name(service) if elected else service
+
+        return {
+            "version": targets.VERSION,
+            "cluster": resolved["cluster"],
+            "namespaceId": resolved["namespace"],
+            "vpcId": resolved["vpc"],
+            "egress": "existing" if cfg.network.existing is not None else cfg.network.egress_choice,
+            "errorAlarm": resolved["alarm"],
+            "services": {
+                name: {
+                    "ecsService": resolved[f"ecs:{name}"],
+                    "cloudMapServiceId": resolved[f"map:{name}"],
+                    "logGroup": naming.log_group_name(stack, name),
+                    "election": election_of(name),
+                }
+                for name in sorted(services)
+            },
+            "routes": {
+                key: {
+                    "service": route.service,
+                    "cloudMapService": discovered(route.service, route.attributes),
+                    "filter": dict(sorted(route.attributes.items())),
+                }
+                for key, route in sorted(cfg.api.routes.items())
+            },
+        }
+
+    return pulumi.Output.all(**ids).apply(shape)

@@ -12,6 +12,8 @@ import pytest
 from pulumi import automation as auto
 from pulumi.automation._cmd import CommandResult
 
+from mapgate import automation as api
+from mapgate import errors
 from mapgate.cli import automation
 from mapgate.cli.automation import Request, run
 from mapgate.cli.main import main, parser
@@ -44,11 +46,11 @@ class FakeStack:
 
     def _operation(self, name: str, on_output: Callable[[str], Any] | None) -> Any:
         self.calls.append(name)
-        assert on_output is not None
-        on_output(f"Previewing {name} (mapgate-{self.name})")
+        say = on_output or (lambda line: None)  # scripts may not listen; the CLI always does
+        say(f"Previewing {name} (mapgate-{self.name})")
         if self.fail_with is not None:
             raise self.fail_with
-        on_output("Resources:\n")
+        say("Resources:\n")
         changes = {"create": 48} if name == "up" else {"same": 48}
         return SimpleNamespace(summary=SimpleNamespace(resource_changes=changes), change_summary=changes)
 
@@ -268,7 +270,7 @@ def test_destroy_without_yes_and_without_a_terminal_refuses() -> None:
     code, _, err = h.run(Request("destroy"), stdin=io.StringIO())
     assert code == automation.EXIT_REFUSED
     assert "without --yes" in err
-    assert h.opened == []
+    assert (h.stacks[0].calls, h.stacks[0].config) == ([], [])  # opened to check it exists, nothing run
 
 
 def test_destroy_asks_and_needs_the_stack_name() -> None:
@@ -276,10 +278,10 @@ def test_destroy_asks_and_needs_the_stack_name() -> None:
     code, out, _ = h.run(Request("destroy"), stdin=TerminalInput("yes\n"))
     assert code == automation.EXIT_REFUSED
     assert "Type the stack name to confirm" in out
-    assert h.opened == []
+    assert h.stacks[0].calls == []
     code = h.run(Request("destroy"), stdin=TerminalInput("dev\n")).code
     assert code == 0
-    assert h.stacks[0].calls == ["destroy"]
+    assert h.stacks[1].calls == ["destroy"]
 
 
 def test_destroy_with_yes_does_not_ask() -> None:
@@ -362,12 +364,44 @@ def test_up_declined_says_the_config_it_wrote_stays() -> None:
     assert "the --config/--secret values stay in the stack file" in err
 
 
-def test_up_without_yes_and_without_a_terminal_refuses_before_opening() -> None:
+def test_up_without_yes_and_without_a_terminal_refuses_before_writing_anything() -> None:
     h = Harness()
-    code, out, err = h.run(Request("up"), stdin=io.StringIO())
+    code, out, err = h.run(Request("up", config=["logRetentionDays=30"], redeploy=["app"]), stdin=io.StringIO())
     assert code == automation.EXIT_REFUSED
     assert err == "error: refusing to update stack dev without --yes: there is no terminal to ask\n"
-    assert (out, h.opened) == ("", [])
+    assert out == ""
+    assert (h.stacks[0].calls, h.stacks[0].config) == ([], [])
+    assert h.checked == []  # nor asked Docker anything
+
+
+def _no_such_stack(stack: str, work_dir: Path, create: bool) -> FakeStack:
+    raise command_error(auto.StackNotFoundError, f"no stack named '{stack}' found")
+
+
+@pytest.mark.parametrize("command", ["up", "destroy"])
+def test_an_unknown_stack_without_a_terminal_is_no_such_stack_not_a_refusal(command: str) -> None:
+    """Issue 23 item 8: the stack is checked before anyone is asked about it."""
+    err = io.StringIO()
+    code = run(
+        Request(command, stack="nosuch"),
+        ROOT,
+        factory=lambda *a: automation.open_stack(
+            *a, select=lambda **k: _no_such_stack(k["stack_name"], ROOT, False), existing=lambda _: ["dev", "prod"]
+        ),
+        stdin=io.StringIO(),
+        out=io.StringIO(),
+        err=err,
+    )
+    assert code == automation.EXIT_USAGE
+    assert err.getvalue() == "error: stack 'nosuch' does not exist; stacks: dev, prod. Pass --create to create it\n"
+
+
+def test_up_create_without_a_terminal_refuses_before_creating_the_stack() -> None:
+    h = Harness()
+    code, _, err = h.run(Request("up", stack="qa", create=True), stdin=io.StringIO())
+    assert code == automation.EXIT_REFUSED
+    assert "without --yes" in err
+    assert h.opened == []
 
 
 def test_a_typo_stack_is_not_created() -> None:
@@ -377,7 +411,7 @@ def test_a_typo_stack_is_not_created() -> None:
     def must_not_create(**kwargs: Any) -> FakeStack:
         raise AssertionError("created a stack")
 
-    with pytest.raises(automation.OperatorError) as caught:
+    with pytest.raises(errors.UsageError) as caught:
         automation.open_stack(
             "pord", ROOT, False, select=select, create_or_select=must_not_create, existing=lambda _: ["dev", "prod"]
         )
@@ -482,10 +516,9 @@ def test_redeploy_raises_the_counter_in_the_stack_config_before_up() -> None:
     assert stack.calls == ["up", "outputs"]
     assert "redeploy: services.worker.redeploy 0 -> 1 in Pulumi.dev.yaml" in out
     stack.stored["mapgate:services.worker.redeploy"] = "4"
-    from mapgate.cli.automation import _bump_redeploy
-
-    assert _bump_redeploy(stack, ["worker"], io.StringIO()) == {"mapgate:services.worker.redeploy": 4}
-    assert stack.stored["mapgate:services.worker.redeploy"] == "5"
+    raised = api.Stack(stack, ROOT).redeploy(["worker", "worker"])
+    assert raised == [api.Redeploy("worker", "mapgate:services.worker.redeploy", before=4, after=6)]
+    assert stack.stored["mapgate:services.worker.redeploy"] == "6"
 
 
 def test_redeploy_of_an_unknown_service_changes_nothing() -> None:

@@ -43,7 +43,7 @@ def prod_plan() -> Plan:
 def test_tree_holds_every_component_and_the_settings_that_matter(dev_plan: Plan) -> None:
     text = render(dev_plan)
     for expected in [
-        "stack dev in us-east-1: 90 resources",
+        "stack dev in us-east-1: 92 resources",
         "├─ network  [Network]",
         "network-vpc  [ec2.Vpc]  10.0.0.0/16 · DNS support True, hostnames True",
         "network-public-1  [ec2.Subnet]  10.0.0.0/18 in us-east-1a · public IPs on launch",
@@ -128,14 +128,15 @@ def test_dev_cost_matches_hand_computed_figures(dev_plan: Plan) -> None:
         "Route 53 private hosted zone": 0.50,
         "HTTP API requests": 1.00,
         "CloudWatch Logs ingestion": 0.50,
+        "CloudWatch dashboard (free if among the account's first 3, of up to 50 metrics each)": 3.00,
     }
     assert _by_name(dev_plan) == pytest.approx(expected)
     assert dev_plan.checked()[1].total_usd == pytest.approx(sum(expected.values()))
-    assert dev_plan.checked()[1].total_usd == pytest.approx(25.3575)
-    # Everything but the tasks (Fargate, Cloud Map instances) was 22.28 with a public IPv4 per task; now 11.38:
-    # the NAT instance 7.36, the election 2.03, the hosted zone, API requests and logs 2.00.
+    assert dev_plan.checked()[1].total_usd == pytest.approx(28.3575)
+    # Everything but the tasks (Fargate, Cloud Map instances) was 22.28 with a public IPv4 per task; now 14.38:
+    # the NAT instance 7.36, the election 2.03, the hosted zone, API requests and logs 2.00, the dashboard 3.00.
     rest = sum(usd for name, usd in _by_name(dev_plan).items() if not name.startswith(TASK_ITEMS))
-    assert rest == pytest.approx(11.38175)
+    assert rest == pytest.approx(14.38175)
 
 
 def test_prod_cost_matches_hand_computed_figures(prod_plan: Plan) -> None:
@@ -151,9 +152,10 @@ def test_prod_cost_matches_hand_computed_figures(prod_plan: Plan) -> None:
         "Route 53 private hosted zone": 0.50,
         "HTTP API requests": 1.00,
         "CloudWatch Logs ingestion": 0.50,
+        "CloudWatch dashboard (free if among the account's first 3, of up to 50 metrics each)": 3.00,
     }
     assert _by_name(prod_plan) == pytest.approx(expected)
-    assert prod_plan.checked()[1].total_usd == pytest.approx(179.8546)
+    assert prod_plan.checked()[1].total_usd == pytest.approx(182.8546)
 
 
 def test_usage_assumptions_change_the_estimate() -> None:
@@ -395,7 +397,7 @@ def test_plan_of_an_existing_vpc_prices_no_network(tmp_path: Path) -> None:
     plan = make_plan(_project_with(tmp_path, "byo", with_prefix(config)), "byo")
     text = render(plan)
     # dev without its image repository (4) and without every network resource but the empty component
-    assert "stack byo in us-east-1: 59 resources (offline, in an existing VPC (network.existing))" in text
+    assert "stack byo in us-east-1: 61 resources (offline, in an existing VPC (network.existing))" in text
     assert "egress alternatives (priced the same way):\n  none\n" in text
     assert not [name for name in _by_name(plan) if name.startswith(("NAT", "Elastic IP", "S3", "Public IPv4"))]
 

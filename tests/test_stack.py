@@ -27,6 +27,8 @@ def test_dev_outputs(dev_run: StackRun) -> None:
         "routeAuthorization",
         "region",
         "apiExecutionArn",
+        "statusTargets",
+        "dashboardUrl",
     }
     assert outputs["region"] == "us-east-1"
     assert outputs["clusterName"] == "mapgate-dev"
@@ -57,6 +59,7 @@ def test_one_component_per_concept(any_run: StackRun) -> None:
         "mapgate:image:ImageRepository": 1,
         "mapgate:service:FargateService": 3,
         "mapgate:api:HttpApi": 1,
+        "mapgate:dashboard:Dashboard": 1,
     }
     assert all(COMPONENT_TYPE.match(t) for t in components)
 
@@ -75,9 +78,10 @@ def test_resource_counts(dev_run: StackRun, prod_run: StackRun) -> None:
     # ingress (from app) rule.
     # The network: VPC, internet gateway, S3 endpoint, and per zone two subnets, two route tables, two
     # associations and a public route (dev, 2 zones: 17; prod, 3 zones: 24). Then NAT: dev's one NAT instance
-    # with its group, 2 rules, role, policy attachment and instance profile, and 2 private routes (9); prod's
-    # 3 EIPs, 3 NAT gateways and 3 private routes (9).
-    assert (len(dev_run.registrations), len(prod_run.registrations)) == (90, 99)
+    # with its group, 2 rules, role, policy attachment, instance profile, the policy that lets a failed boot tag
+    # its instance, and 2 private routes (10); prod's 3 EIPs, 3 NAT gateways and 3 private routes (9).
+    # The dashboard: its component and the dashboard (2).
+    assert (len(dev_run.registrations), len(prod_run.registrations)) == (92, 101)
 
 
 def test_runs_are_isolated_from_each_other(dev_run: StackRun, prod_run: StackRun) -> None:

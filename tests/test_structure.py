@@ -48,7 +48,7 @@ def test_type_tokens_match_the_modules_the_components_live_in() -> None:
         module = cls.__module__.removeprefix("mapgate.components.").split(".")[0]
         assert cls.type_token == f"mapgate:{module}:{cls.__name__}"
         tokens[cls.type_token] = cls
-    assert len(tokens) == 9
+    assert len(tokens) == 10
 
 
 def _our_types(run: StackRun) -> set[str]:

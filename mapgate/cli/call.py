@@ -18,28 +18,29 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
 from mapgate.aws_facts import DEFAULT_ROUTE, EXECUTE_API_SIGNING_NAME, HTTP_METHODS, parse_route_key
+from mapgate.errors import EXIT_FAILED, EXIT_NO_AWS_CREDENTIALS, EXIT_USAGE, MapgateError
 
 TOKEN_VARIABLE = "MAPGATE_TOKEN"
 TIMEOUT_SECONDS = 30.0
 
 
-class CallError(Exception):
+class CallError(MapgateError):
     """A request that cannot be made as asked; the message says what to do."""
 
-    exit_code = 2  # automation.EXIT_USAGE
+    exit_code = EXIT_USAGE
 
 
 class NoCredentials(CallError):
-    exit_code = 5  # automation.EXIT_NO_AWS_CREDENTIALS
+    exit_code = EXIT_NO_AWS_CREDENTIALS
 
 
 class NoAnswer(CallError):
-    exit_code = 1  # automation.EXIT_FAILED
+    exit_code = EXIT_FAILED
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,44 @@ def prepare(call: Call, target: Target) -> tuple[str, str, str]:
     return method, target.api_url + path, kind
 
 
+def exchange(
+    call: Call,
+    target: Target,
+    *,
+    transport: Send = send,
+    credentials: Callable[[], Any] = user_credentials,
+) -> list[Answer]:
+    """Send the call `call.repeat` times, as its route needs; the answers, whatever their status."""
+    method, url, kind = prepare(call, target)
+    creds = credentials() if kind == "iam" else None
+    answers: list[Answer] = []
+    for _ in range(call.repeat):
+        headers = {"Accept": "application/json"}
+        if kind == "jwt":
+            headers["Authorization"] = f"Bearer {call.token}"
+        if kind == "iam":
+            headers = signed_headers(method, url, target.region, headers, creds)  # fresh date per request
+        answers.append(transport(method, url, headers))
+    return answers
+
+
+def render(method: str, url: str, kind: str, answers: Sequence[Answer], out: TextIO) -> None:
+    """One answer in full (status, headers, body), or, for several, the statuses and who answered how often."""
+    if len(answers) == 1:
+        (answer,) = answers
+        out.write(f"{answer.status} {answer.reason}\n")
+        for name, value in answer.headers:
+            out.write(f"{name}: {value}\n")
+        out.write("\n" + answer.body.decode(errors="replace") + "\n")
+        return
+    out.write(f"{method} {url} ({kind}) x{len(answers)}\n")
+    statuses = Counter(a.status for a in answers)
+    out.write("status: " + ", ".join(f"{s} x{n}" for s, n in sorted(statuses.items())) + "\n")
+    out.write("answered by:\n")
+    for who, count in sorted(Counter(who_answered(a) for a in answers).items(), key=lambda i: (-i[1], i[0])):
+        out.write(f"  {count:>4}  {who}\n")
+
+
 def run(
     call: Call,
     target: Target,
@@ -194,26 +233,5 @@ def run(
     """Make the call; print the answer (one call) or the answers per task (--repeat). 0 once the API answered,
     whatever the status (as curl does): the status is printed."""
     method, url, kind = prepare(call, target)
-    creds = credentials() if kind == "iam" else None
-    answers: list[Answer] = []
-    for _ in range(call.repeat):
-        headers = {"Accept": "application/json"}
-        if kind == "jwt":
-            headers["Authorization"] = f"Bearer {call.token}"
-        if kind == "iam":
-            headers = signed_headers(method, url, target.region, headers, creds)  # fresh date per request
-        answers.append(transport(method, url, headers))
-    if call.repeat == 1:
-        (answer,) = answers
-        out.write(f"{answer.status} {answer.reason}\n")
-        for name, value in answer.headers:
-            out.write(f"{name}: {value}\n")
-        out.write("\n" + answer.body.decode(errors="replace") + "\n")
-    else:
-        out.write(f"{method} {url} ({kind}) x{call.repeat}\n")
-        statuses = Counter(a.status for a in answers)
-        out.write("status: " + ", ".join(f"{s} x{n}" for s, n in sorted(statuses.items())) + "\n")
-        out.write("answered by:\n")
-        for who, count in sorted(Counter(who_answered(a) for a in answers).items(), key=lambda i: (-i[1], i[0])):
-            out.write(f"  {count:>4}  {who}\n")
+    render(method, url, kind, exchange(call, target, transport=transport, credentials=credentials), out)
     return 0

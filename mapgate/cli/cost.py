@@ -212,6 +212,15 @@ def estimate(inventory: Inventory, usage: Usage | None = None, prices: dict[str,
             )
         )
     items.append(CostItem("CloudWatch Logs ingestion", usage.log_gb, "GB (assumed)", _price(prices, "logsIngestionGb")))
+    if inventory.dashboards:
+        items.append(
+            CostItem(
+                "CloudWatch dashboard (free if among the account's first 3, of up to 50 metrics each)",
+                inventory.dashboards,
+                "dashboard-months",
+                _price(prices, "cloudwatchDashboardMonth"),
+            )
+        )
     return Estimate(items=items, prices=prices, usage=usage)
 
 

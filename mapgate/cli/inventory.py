@@ -181,6 +181,7 @@ class Inventory:
     namespaces: int
     alarm_topics: list[AlarmTopic] | None
     """Where the 5xx alarm sends its notifications; None when the stack has no alarm."""
+    dashboards: int = 0
 
     def routes_to(self, service: str) -> list[RouteFacts]:
         return [r for r in self.routes if r.service == service]
@@ -203,6 +204,7 @@ class Inventory:
             has_api=bool(run.of_type(types.HTTP_API)),
             namespaces=len(namespaces),
             alarm_topics=_alarm_topics(run),
+            dashboards=len(run.of_type(types.DASHBOARD)),
         )
 
 

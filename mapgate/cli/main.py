@@ -8,10 +8,11 @@ import importlib.metadata
 import os
 import sys
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from mapgate import errors
 from mapgate.cli import automation
 from mapgate.cli.automation import COMMAND_EXITS, EXIT_MEANINGS, stack_files
 from mapgate.cli.cost import Usage
@@ -159,6 +160,8 @@ def parser() -> argparse.ArgumentParser:
     add_plan(commands)
     add_automation(commands)
     add_call(commands)
+    add_status(commands)
+    add_logs(commands)
     return top
 
 
@@ -189,7 +192,9 @@ def add_call(commands: Subcommands) -> None:
         "with a bearer token when its route needs it, as the stack output routeAuthorization says"
     )
     call = _command(commands, "call", summary, run_call)
-    call.add_argument("request", nargs="+", metavar="[METHOD] PATH", help="e.g. /leader or GET /leader")
+    # One request: an optional method, then the path (argparse fills METHOD only when two are given).
+    call.add_argument("method", nargs="?", default="GET", metavar="METHOD", help="HTTP method (default: GET)")
+    call.add_argument("path", metavar="PATH", help="e.g. /leader")
     call.add_argument("--token", default=None, help="JWT for jwt routes (default: $MAPGATE_TOKEN)")
     call.add_argument(
         "--repeat", type=at_least_one, default=1, metavar="N", help="send N times and count which tasks answered"
@@ -197,27 +202,104 @@ def add_call(commands: Subcommands) -> None:
 
 
 def run_call(args: argparse.Namespace, project_dir: Path) -> int:
+    from mapgate import automation as api
     from mapgate.cli import call
 
-    if len(args.request) > 2:
-        _error("usage: mapgate call [-s STACK] [METHOD] PATH")
-        return automation.EXIT_USAGE
-    method, path = args.request if len(args.request) == 2 else ("GET", args.request[0])
     try:
-        outputs = automation.open_stack(args.stack, project_dir, False).outputs()
-    except automation.OperatorError as error:
+        stack = api.select_stack(args.stack, project_dir, engine=automation.open_stack)
+        result = stack.call(
+            args.method, args.path, token=args.token or os.environ.get(call.TOKEN_VARIABLE), repeat=args.repeat
+        )
+    except errors.MapgateError as error:
         _error(str(error))
         return error.exit_code
-    except (FileNotFoundError, automation.auto.CommandError) as error:
-        failure = automation.classify(error, args.stack)
-        _error(str(failure))
-        return failure.exit_code
-    request = call.Call(method, path, token=args.token or os.environ.get(call.TOKEN_VARIABLE), repeat=args.repeat)
+    call.render(result.method, result.url, result.authorization, result.answers, sys.stdout)
+    return errors.EXIT_OK
+
+
+def add_status(commands: Subcommands) -> None:
+    summary = (
+        "what runs and whether it is healthy: tasks, Cloud Map instances, the leader lease against routing, what "
+        "each route reaches now, NAT and the 5xx alarm (reads AWS with your credentials; exit 10 if anything is wrong)"
+    )
+    status = _command(commands, "status", summary, run_status)
+    status.add_argument("--json", action="store_true", help="print the report as JSON (one object per line)")
+    status.add_argument("--watch", type=positive, metavar="SECONDS", help="print it again every SECONDS until Ctrl-C")
+    status.add_argument(
+        "--outputs",
+        type=Path,
+        metavar="FILE",
+        help="read the stack outputs from FILE (`pulumi stack output --json --show-secrets`), not from Pulumi",
+    )
+
+
+def add_logs(commands: Subcommands) -> None:
+    summary = (
+        "a service's log lines from all its tasks, merged by time, each with its task id "
+        "(CloudWatch Logs, with your AWS credentials)"
+    )
+    logs = _command(commands, "logs", summary, run_logs)
+    logs.add_argument("service", metavar="SERVICE", help="a service of the stack, as in mapgate:services")
+    logs.add_argument("--follow", action="store_true", help="keep printing new lines until Ctrl-C")
+    logs.add_argument("--since", default="10m", help="how far back to start: 30s, 10m, 2h, 1d (default: %(default)s)")
+    logs.add_argument("--task", metavar="ID", help="only this task's lines (its id, as status prints it)")
+    logs.add_argument("--filter", metavar="PATTERN", help="a CloudWatch Logs filter pattern, e.g. ERROR or '\"GET /\"'")
+    logs.add_argument("--json", action="store_true", help="one JSON object per line")
+    logs.add_argument("--outputs", type=Path, metavar="FILE", help="read the stack outputs from FILE, as status does")
+
+
+def run_logs(args: argparse.Namespace, project_dir: Path) -> int:
+    from mapgate.ops import logs
+
     try:
-        return call.run(request, call.Target.from_outputs(outputs, args.stack), sys.stdout)
-    except call.CallError as error:
+        since = logs.parse_since(args.since)
+        outputs = stack_outputs(args, project_dir)
+        return logs.show_logs(
+            outputs,
+            args.stack,
+            args.service,
+            sys.stdout,
+            since_seconds=since,
+            follow=args.follow,
+            task=args.task,
+            pattern=args.filter,
+            as_json=args.json,
+        )
+    except errors.MapgateError as error:
         _error(str(error))
         return error.exit_code
+    except KeyboardInterrupt:  # before --follow, which ends on Ctrl-C with 0
+        return errors.EXIT_CANCELLED
+
+
+def positive(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
+    return value
+
+
+def stack_outputs(args: argparse.Namespace, project_dir: Path) -> Mapping[str, Any]:
+    """The stack outputs: from --outputs FILE, or through the Automation API (which needs the Pulumi CLI)."""
+    from mapgate import automation as api
+    from mapgate.ops.status import read_outputs_file
+
+    if getattr(args, "outputs", None):
+        return read_outputs_file(args.outputs)
+    return api.select_stack(args.stack, project_dir, engine=automation.open_stack).outputs()
+
+
+def run_status(args: argparse.Namespace, project_dir: Path) -> int:
+    from mapgate.ops import status
+
+    try:
+        outputs = stack_outputs(args, project_dir)
+        return status.show(outputs, args.stack, sys.stdout, as_json=args.json, watch=args.watch)
+    except errors.MapgateError as error:
+        _error(str(error))
+        return error.exit_code
+    except KeyboardInterrupt:
+        return errors.EXIT_CANCELLED
 
 
 def run_plan(args: argparse.Namespace, project_dir: Path) -> int:

@@ -195,6 +195,9 @@ def describe(typ: str, inputs: dict[str, Any]) -> str:
             )
         case types.LOG_GROUP:
             return f"{inputs['name']} · {int(inputs['retentionInDays'])} days"
+        case types.DASHBOARD:
+            widgets = json.loads(inputs["dashboardBody"])["widgets"]
+            return f"{inputs['dashboardName']} · {plural(len(widgets), 'widget')}"
         case types.ROLE_POLICY:
             return "allows " + ", ".join(policy_actions(json.loads(inputs["policy"])))
         case types.STAGE:

@@ -128,6 +128,7 @@ class HttpApi(Component):
     alarm_topic_arn: pulumi.Output[str]
     api_id: pulumi.Output[str]
     stage_id: pulumi.Output[str]
+    error_alarm_name: pulumi.Output[str]
     execution_arn: pulumi.Output[str]
     """`arn:aws:execute-api:<region>:<account>:<api-id>`: IAM callers need execute-api:Invoke under it."""
 
@@ -216,7 +217,7 @@ class HttpApi(Component):
             )
 
         self.alarm_topic_arn = self._alarm_topic(children, args)
-        self._error_alarm(children, args, api.id, self.alarm_topic_arn)
+        self.error_alarm_name = self._error_alarm(children, args, api.id, self.alarm_topic_arn)
 
         self.api_endpoint = api.api_endpoint
         self.api_id = api.id
@@ -256,7 +257,8 @@ class HttpApi(Component):
         args: HttpApiArgs,
         api_id: pulumi.Output[str],
         topic_arn: pulumi.Output[str],
-    ) -> None:
+    ) -> pulumi.Output[str]:
+        """The 5xx alarm; returns its name (what `mapgate status` reads its state by)."""
         alarm = args.error_alarm
 
         def metric(query_id: str, metric_name: str) -> cloudwatch.MetricAlarmMetricQueryArgs:
@@ -272,7 +274,7 @@ class HttpApi(Component):
                 ),
             )
 
-        cloudwatch.MetricAlarm(
+        error_alarm = cloudwatch.MetricAlarm(
             children.error_alarm,
             alarm_description=f"more than {alarm.threshold_percent:g}% of API requests answered 5xx "
             "(no healthy task for a route, or tasks failing)",
@@ -297,3 +299,4 @@ class HttpApi(Component):
             tags=dict(args.tags),
             opts=self.child_opts,
         )
+        return error_alarm.name

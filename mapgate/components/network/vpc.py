@@ -125,9 +125,12 @@ class Network(Component):
     tasks_in_public_subnets: bool
     """Without NAT, private subnets have no way out (to ECR, logs, Cloud Map), so tasks sit in public ones and
     need public IPs."""
+    nat_instance_ids: list[pulumi.Output[str]]
+    """The NAT instances (none with NAT gateways, no NAT or an existing VPC): the dashboard graphs them."""
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(name, opts)
+        self.nat_instance_ids = []
         if args.existing is not None:
             self._use(args.existing)
             return
@@ -241,6 +244,7 @@ class Network(Component):
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway, *internet_routes]),
                 )
                 targets.append(("network_interface_id", instance.primary_network_interface_id))
+                self.nat_instance_ids.append(instance.id)
 
         for index, table in enumerate(private_tables):
             if not targets:
