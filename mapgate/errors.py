@@ -23,7 +23,10 @@ EXIT_CANCELLED = 130
 EXIT_MEANINGS = {
     EXIT_OK: "done",
     EXIT_FAILED: "Pulumi failed, or `call` got no answer from the API (the message follows)",
-    EXIT_USAGE: "bad arguments: an unknown option or stack, a bad KEY=VALUE, an --out that cannot be written",
+    EXIT_USAGE: (
+        "bad arguments: an unknown option or stack, no mapgate project here (use --project-dir), a bad KEY=VALUE, "
+        "an --out that cannot be written"
+    ),
     EXIT_NO_CLI: "the Pulumi CLI is not installed (the message says how to install it)",
     EXIT_NOT_LOGGED_IN: "not logged in to a backend (`pulumi login --local`, or `pulumi login`)",
     EXIT_NO_AWS_CREDENTIALS: "no usable AWS credentials",
