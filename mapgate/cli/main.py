@@ -281,7 +281,7 @@ def write_and_compare(plan: Plan, args: argparse.Namespace, terminal: Terminal) 
             return automation.EXIT_USAGE
         terminal.write(sys.stdout, f"plan: {args.json}")
     if old is not None:
-        diff = plan_json.compare(old, current)
+        diff = plan_json.compare(old, current, plan.facts)
         terminal.write(sys.stdout, plan_json.render_diff(diff, old=str(args.diff), new="this plan"))
     return automation.EXIT_OK
 

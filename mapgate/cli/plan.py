@@ -19,6 +19,7 @@ from pulumi.runtime.rpc import is_rpc_secret
 
 from mapgate import aws_facts
 from mapgate import resource_types as types
+from mapgate.changes import facts as replacement_facts
 from mapgate.cli.cost import Estimate, Usage, egress_alternatives, estimate
 from mapgate.cli.inventory import Inventory, container_definitions
 from mapgate.cli.known_warnings import explain
@@ -50,6 +51,8 @@ class Plan:
     """The run read once, for the cost, the advisories and the picture."""
     region_assumed: bool = False
     """True when the stack file has no `aws:region` and the plan used ASSUMED_REGION."""
+    facts: replacement_facts.ReplacementFacts | None = None
+    """Which inputs force a replacement (for `--diff`); read before the program runs."""
 
     @property
     def ok(self) -> bool:
@@ -70,11 +73,16 @@ def make_plan(project_dir: Path, stack: str, usage: Usage | None = None) -> Plan
     region_assumed = "aws:region" not in config
     region = str(config.get("aws:region", ASSUMED_REGION))
     try:
+        facts = replacement_facts.load()
+    except replacement_facts.FactsError as error:
+        return Plan(stack, region, None, [str(error)])
+    try:
         run = run_program(project_dir, config, stack)
     except (pulumi.RunError, ConfigError) as error:
         return Plan(stack, region, None, str(error).splitlines())
     inventory = Inventory.read(run)
-    return Plan(stack, region, run, quota_findings(run), estimate(inventory, usage), inventory, region_assumed)
+    findings = quota_findings(run)
+    return Plan(stack, region, run, findings, estimate(inventory, usage), inventory, region_assumed, facts)
 
 
 # --- the tree ------------------------------------------------------------------------------------------------
