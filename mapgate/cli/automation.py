@@ -17,6 +17,7 @@ from typing import Any, Protocol, TextIO
 from pulumi import automation as auto
 
 from mapgate import PROJECT
+from mapgate.changes.impact import disruptive
 from mapgate.cli.known_warnings import explain
 from mapgate.cli.preflight import BuilderError, check_image_builder
 from mapgate.cli.terminal import Terminal, speaks_unicode
@@ -292,6 +293,10 @@ def _confirm_update(
     if replaced.found:
         out.write(paint(f"{len(replaced.found)} to replace: deleted and created again, new ids") + "\n")
         out.write("".join(line + "\n" for line in replaced.lines(paint)))
+        costly = disruptive(replaced.found)  # the VPC link, the namespace, Cloud Map services: what users lose
+        if costly:
+            out.write(paint("these replacements interrupt traffic:") + "\n")
+            out.write("".join(paint(f"  {line}") + "\n" for line in costly))
     out.write(f"Update stack {stack.name} with these changes? [y/N]: ")
     out.flush()
     return stdin.readline().strip().lower() in ("y", "yes")

@@ -20,8 +20,7 @@ from mapgate.changes.impact import disruptive
 from mapgate.changes.references import references
 from mapgate.cli.plan import Plan, advisories, describe, policy_actions
 
-SCHEMA = "mapgate-plan/2"
-READABLE_SCHEMAS = ("mapgate-plan/1", SCHEMA)  # a /1 plan has no options or references: read as none
+SCHEMA = "mapgate-plan/1"  # keys were added (options, references, id) since its first version: a reader of either reads both
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"  # Pulumi's marker for a secret value on the wire
 SECRET = "(secret)"
 SECURITY_TYPES = frozenset(
@@ -106,7 +105,7 @@ def read(path: Path) -> dict[str, Any]:
         raise PlanFileError(f"{path}: cannot read: {error.strerror or error}") from error
     except json.JSONDecodeError as error:
         raise PlanFileError(f"{path}:{error.lineno}:{error.colno}: not JSON: {error.msg}") from error
-    if not isinstance(loaded, dict) or loaded.get("schema") not in READABLE_SCHEMAS:
+    if not isinstance(loaded, dict) or loaded.get("schema") != SCHEMA:
         found = loaded.get("schema") if isinstance(loaded, dict) else type(loaded).__name__
         raise PlanFileError(f"{path}: not a {SCHEMA} plan (schema: {found!r}); write it with `mapgate plan --json`")
     return loaded
