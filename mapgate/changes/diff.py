@@ -18,7 +18,8 @@ from mapgate.changes.facts import ReplacementFacts, covers
 from mapgate.changes.impact import Impact, impact, urn_name
 from mapgate.changes.references import leaves
 
-# The inputs that make a resource's physical name: AWS refuses a second resource with the same values while the
+# The inputs that make a resource's physical name (the first is the name; without it Pulumi generates one, new on
+# every replacement): AWS refuses a second resource with the same values while the
 # first exists, so replacing it create-before-delete with these unchanged collides.
 PHYSICAL_NAME: dict[str, tuple[str, ...]] = {
     types.DISCOVERY_SERVICE: ("name", "namespaceId", "dnsConfig.namespaceId"),
@@ -28,11 +29,11 @@ PHYSICAL_NAME: dict[str, tuple[str, ...]] = {
     types.DYNAMODB_TABLE: ("name",),
     types.SSM_PARAMETER: ("name",),
     types.DOMAIN_NAME: ("domainName",),
-    types.STAGE: ("apiId", "name"),
-    types.ECS_SERVICE: ("cluster", "name"),
+    types.STAGE: ("name", "apiId"),
+    types.ECS_SERVICE: ("name", "cluster"),
     types.ROLE: ("name",),
     types.INSTANCE_PROFILE: ("name",),
-    types.DNS_RECORD: ("zoneId", "name", "type"),
+    types.DNS_RECORD: ("name", "zoneId", "type"),
     types.CAPACITY_PROVIDERS: ("clusterName",),
     types.API_MAPPING: ("domainName", "apiMappingKey"),
 }
@@ -202,7 +203,9 @@ def _collisions(
         if not keys:
             continue
         present = [k for k in keys if _get(new["inputs"], k) is not None]
-        if not present or any(_get(new["inputs"], k) != _get(old["inputs"], k) for k in present):
+        if _get(new["inputs"], keys[0]) is None or any(
+            _get(new["inputs"], k) != _get(old["inputs"], k) for k in present
+        ):
             continue
         refs = {r["path"]: r["urn"] for r in new.get("references", [])}
         if any(refs.get(k) in replaced for k in present):
@@ -216,9 +219,7 @@ def _collisions(
     return found
 
 
-def _subnet_conflicts(
-    urn: str, new: Mapping[str, Any], before: Mapping[str, Any], replaced: set[str]
-) -> list[str]:
+def _subnet_conflicts(urn: str, new: Mapping[str, Any], before: Mapping[str, Any], replaced: set[str]) -> list[str]:
     """A subnet created (added, or replaced create-before-delete) while every old subnet of its VPC still exists."""
     refs = {r["path"]: r["urn"] for r in new.get("references", [])}
     if refs.get("vpcId") in replaced:

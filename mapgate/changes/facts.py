@@ -83,9 +83,7 @@ def load(path: Path = FACTS_PATH, *, pulumi_aws: str | None = None) -> Replaceme
         )
     try:
         types = {
-            typ: TypeFacts(
-                entry["tf"], entry["source"], tuple(entry["forceNew"]), dict(entry.get("forceNewWhen", {}))
-            )
+            typ: TypeFacts(entry["tf"], entry["source"], tuple(entry["forceNew"]), dict(entry.get("forceNewWhen", {})))
             for typ, entry in document["resources"].items()
         }
     except (KeyError, TypeError, AttributeError) as error:

@@ -20,7 +20,9 @@ from mapgate.changes.impact import disruptive
 from mapgate.changes.references import references
 from mapgate.cli.plan import Plan, advisories, describe, policy_actions
 
-SCHEMA = "mapgate-plan/1"  # keys were added (options, references, id) since its first version: a reader of either reads both
+SCHEMA = (
+    "mapgate-plan/1"  # keys were added (options, references, id) since its first version: a reader of either reads both
+)
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"  # Pulumi's marker for a secret value on the wire
 SECRET = "(secret)"
 SECURITY_TYPES = frozenset(

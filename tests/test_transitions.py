@@ -1,0 +1,80 @@
+"""The transition matrix (issue 19, item 4): every change between two valid stack files applies.
+
+For each transition both stack files are planned offline and diffed with the replacement facts. The test fails on
+a replacement that would collide with what still exists (unless the transition is one the diff must refuse, and
+then it must), and on a replacement the diff does not show as one: every changed input the provider marks as
+replacement-forcing must have made its resource a replacement.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import pytest
+
+from mapgate.changes import facts as replacement_facts
+from mapgate.changes.diff import changed_paths
+from mapgate.cli import plan_json
+from mapgate.cli.cost import estimate
+from mapgate.cli.inventory import Inventory
+from mapgate.cli.plan import Plan
+from tests.harness import load_stack_file, project_keys, run_stack, with_prefix
+from tests.transitions import TRANSITIONS, Transition
+
+FACTS = replacement_facts.load()
+
+
+def document(config: dict[str, Any], stack: str) -> dict[str, Any]:
+    run = run_stack(with_prefix(config), stack=stack)
+    inventory = Inventory.read(run)
+    return plan_json.document(Plan(stack, "us-east-1", run, [], estimate(inventory), inventory))
+
+
+@functools.cache
+def base_document(stack: str) -> dict[str, Any]:
+    return document(project_keys(load_stack_file(stack)), stack)
+
+
+def diff_of(transition: Transition) -> tuple[plan_json.Diff, dict[str, Any], dict[str, Any]]:
+    base = project_keys(load_stack_file(transition.base))
+    old_config, new_config = transition.configs(base)
+    edited = document(new_config if not transition.reverse else old_config, transition.base)
+    old, new = (
+        (edited, base_document(transition.base)) if transition.reverse else (base_document(transition.base), edited)
+    )
+    return plan_json.compare(old, new, FACTS), old, new
+
+
+def test_the_matrix_is_big_enough() -> None:
+    assert len(TRANSITIONS) >= 40
+    assert len({t.name for t in TRANSITIONS}) == len(TRANSITIONS)
+
+
+@pytest.mark.parametrize("transition", TRANSITIONS, ids=lambda t: t.name)
+def test_a_transition_applies_or_is_refused(transition: Transition) -> None:
+    diff, old, new = diff_of(transition)
+    analysis = diff.analysis
+    assert not diff.empty, "the edit changed nothing: the transition tests nothing"
+    if transition.refused:
+        assert analysis.collisions, "the diff lets through a change AWS refuses"
+        assert all("network.cidr" in c or "stack" in c for c in analysis.collisions)
+    else:
+        assert analysis.collisions == []
+    replaced = {r.name for r in analysis.replaced}
+    assert transition.replaces <= replaced
+    # Independently of the analysis: every kept resource whose changed input the provider marks replacement-
+    # forcing must be listed as a replacement, never as an in-place change.
+    before = {r["urn"]: r for r in old["resources"]}
+    for resource in new["resources"]:
+        if resource["component"] or resource["urn"] not in before:
+            continue
+        for path in changed_paths(before[resource["urn"]]["inputs"], resource["inputs"]):
+            if path in resource["options"]["ignoreChanges"] or path.startswith("tags"):
+                continue
+            if FACTS.forcing(resource["type"], path, resource["inputs"]):
+                assert resource["urn"] in analysis.replaced_urns, f"{resource['urn']}: {path} replaces it"
+                assert resource["urn"] not in diff.changed
+    rendered = plan_json.render_diff(diff, old="old.json", new="new")
+    for replacement in analysis.replaced:
+        assert replacement.line() in rendered
