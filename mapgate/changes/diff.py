@@ -55,6 +55,7 @@ class Replacement:
     delete_before_replace: bool
     knock_on: bool
     """True when only a replaced resource it refers to forces it (invisible under the mocks)."""
+    inputs: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -62,7 +63,7 @@ class Replacement:
 
     @property
     def impact(self) -> Impact | None:
-        return impact(self.typ)
+        return impact(self.typ, self.inputs)
 
     def line(self) -> str:
         strategy = "delete before replace" if self.delete_before_replace else "create before delete"
@@ -174,6 +175,7 @@ def analyse(old: Mapping[str, Any], new: Mapping[str, Any], facts: ReplacementFa
                 tuple(causes[urn]),
                 bool(resource.get("options", {}).get("deleteBeforeReplace")),
                 urn in knock_on,
+                resource["inputs"],
             )
         )
     changes.collisions = _collisions(changes, before, after, previous, set(causes))

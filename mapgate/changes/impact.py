@@ -7,9 +7,11 @@ minutes (the provider waits for it on create).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from mapgate import aws_facts
 from mapgate import resource_types as types
 
 
@@ -26,8 +28,8 @@ IMPACTS: dict[str, Impact] = {
         "1-3 minutes: a new deployment's tasks start and pass their health check",
     ),
     types.NAMESPACE: Impact(
-        "every service's DNS name moves to the new namespace; callers using the old names fail until they use "
-        "the new ones, and routes answer 5xx until each service's tasks are registered again",
+        "every service's Cloud Map service is replaced with it: DNS names answer nothing, and routes answer 5xx, "
+        "until each service's tasks are registered again (a renamed namespace also renames every DNS name)",
         "minutes (a new private hosted zone, then every service redeploys)",
     ),
     types.VPC_LINK: Impact(
@@ -53,7 +55,17 @@ IMPACTS: dict[str, Impact] = {
 }
 
 
-def impact(typ: str) -> Impact | None:
+# The election's roles service is a Cloud Map service too, but API-only: no DNS; the leader/follower routes use it.
+ROLES_SERVICE = Impact(
+    "routes filtered by the leader attribute (e.g. GET /leader) answer 5xx until tasks register their roles in the "
+    "new roles service",
+    "1-3 minutes: a new deployment's tasks start and win or lose the lease",
+)
+
+
+def impact(typ: str, inputs: Mapping[str, Any] | None = None) -> Impact | None:
+    if typ == types.DISCOVERY_SERVICE and (inputs or {}).get("type") == aws_facts.API_ONLY_SERVICE_TYPE:
+        return ROLES_SERVICE
     return IMPACTS.get(typ)
 
 
@@ -70,16 +82,16 @@ def urn_name(urn: str) -> str:
     return urn.rsplit("::", 1)[-1]
 
 
-def disruptive(replaced_urns: Iterable[str]) -> list[str]:
+def disruptive(replaced_urns: Iterable[str], inputs: Mapping[str, Mapping[str, Any]] | None = None) -> list[str]:
     """One line per replacement of the VPC link, the namespace or a Cloud Map service: what, and what it costs.
 
-    A Cloud Map service with type HTTP (the election's roles service) is not resolved by DNS but the app reads it,
-    so it is listed too. Pure: `up` passes the URNs its preview replaces, `plan --diff` the ones it found.
+    Pure: `up` passes the URNs its preview replaces, `plan --diff` the ones it found (with each one's inputs, so
+    that the election's roles service, API-only, is told apart from a DNS service).
     """
     lines = []
     for urn in sorted(set(replaced_urns)):
         typ = urn_type(urn)
-        found = IMPACTS.get(typ)
+        found = impact(typ, (inputs or {}).get(urn))
         if typ in DISRUPTIVE and found is not None:
             lines.append(f"{urn_name(urn)} is replaced: {found.users_see} ({found.how_long})")
     return lines

@@ -283,6 +283,8 @@ def write_and_compare(plan: Plan, args: argparse.Namespace, terminal: Terminal) 
     if old is not None:
         diff = plan_json.compare(old, current, plan.facts)
         terminal.write(sys.stdout, plan_json.render_diff(diff, old=str(args.diff), new="this plan"))
+        if diff.analysis.collisions:  # `up` would stop part-way: refuse, as for invalid config
+            return automation.EXIT_INVALID_CONFIG
     return automation.EXIT_OK
 
 

@@ -225,7 +225,7 @@ def render_diff(diff: Diff, *, old: str, new: str) -> str:
     replacing = changes.render(diff.analysis)
     if replacing:
         lines += ["", *replacing]
-    asks = disruptive(diff.analysis.replaced_urns)
+    asks = disruptive(diff.analysis.replaced_urns, {r.urn: r.inputs for r in diff.analysis.replaced})
     if asks:
         lines += ["", "advisory (`mapgate up` asks before these):", *(f"  {line}" for line in asks)]
     if diff.security:
