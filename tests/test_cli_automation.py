@@ -322,7 +322,9 @@ def test_up_previews_shows_the_replacements_and_asks_first() -> None:
 def test_up_does_not_call_an_update_in_place_disruptive() -> None:
     h = Harness()
     h.prepare = lambda stack: setattr(
-        stack, "preview_steps", [("urn:pulumi:dev::mapgate::aws:ecs/service:Service::app-service", auto.OpType.UPDATE, [])]
+        stack,
+        "preview_steps",
+        [("urn:pulumi:dev::mapgate::aws:ecs/service:Service::app-service", auto.OpType.UPDATE, [])],
     )
     code, out, _ = h.run(Request("up"), stdin=TerminalInput("y\n"))
     assert code == 0

@@ -5,8 +5,10 @@ And `plan --diff` end to end on the README's example: adding SRV to a service's 
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -71,7 +73,8 @@ def test_a_broken_or_stale_facts_file_is_one_line_at_plan_time(
     monkeypatch.setattr(replacement_facts.load, "__defaults__", (path,))
     assert main(["plan", "-s", "dev", "--out", str(tmp_path)]) == 8
     err = capsys.readouterr().err
-    assert says in err and str(path) in err
+    assert says in err
+    assert str(path) in err
     assert "Traceback" not in err
 
 
@@ -99,4 +102,26 @@ def test_a_zone_count_change_is_refused_with_what_to_do(tmp_path: Path, capsys: 
     project = project_with(tmp_path / "p", changed("dev", ["network", "availabilityZones"], 3))
     assert main(["plan", "-s", "dev", "--project-dir", str(project), "--out", str(tmp_path), "--diff", str(old)]) == 8
     out = capsys.readouterr().out
-    assert "InvalidSubnet.Conflict" in out and "together with network.cidr" in out
+    assert "InvalidSubnet.Conflict" in out
+    assert "together with network.cidr" in out
+
+
+def test_the_generator_reads_the_provider_source_as_the_checked_in_entries() -> None:
+    """tools/replacement_facts.py on provider excerpts gives exactly the checked-in entries for those types."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        generator = importlib.import_module("replacement_facts")
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+    picked = [types.DISCOVERY_SERVICE, types.NAMESPACE, types.VPC_LINK, types.INGRESS_RULE, types.EGRESS_RULE]
+    written = generator.generate(
+        ROOT / "tests" / "fixtures" / "provider",
+        "fixture",
+        FACTS.pulumi_aws,
+        {t: generator.TF_NAMES[t] for t in picked},
+    )
+    checked_in = json.loads(replacement_facts.FACTS_PATH.read_text())["resources"]
+    for typ in picked:
+        assert written["resources"][typ] == checked_in[typ]
+    assert written["resources"][types.DISCOVERY_SERVICE]["forceNew"][0] == "dnsConfig.dnsRecords[].type"
+    assert "dnsConfig.dnsRecords[].ttl" not in written["resources"][types.DISCOVERY_SERVICE]["forceNew"]
