@@ -19,8 +19,8 @@ from mapgate.cli import plan_json
 from mapgate.cli.cost import estimate
 from mapgate.cli.inventory import Inventory
 from mapgate.cli.plan import Plan
-from tests.harness import load_stack_file, project_keys, run_stack, with_prefix
-from tests.transitions import TRANSITIONS, Transition
+from tests.harness import ROOT, load_stack_file, project_keys, run_stack, with_prefix
+from tests.transitions import BEGIN, END, TRANSITIONS, Transition, table
 
 FACTS = replacement_facts.load()
 
@@ -36,6 +36,7 @@ def base_document(stack: str) -> dict[str, Any]:
     return document(project_keys(load_stack_file(stack)), stack)
 
 
+@functools.cache
 def diff_of(transition: Transition) -> tuple[plan_json.Diff, dict[str, Any], dict[str, Any]]:
     base = project_keys(load_stack_file(transition.base))
     old_config, new_config = transition.configs(base)
@@ -78,3 +79,10 @@ def test_a_transition_applies_or_is_refused(transition: Transition) -> None:
     rendered = plan_json.render_diff(diff, old="old.json", new="new")
     for replacement in analysis.replaced:
         assert replacement.line() in rendered
+
+
+def test_the_docs_show_the_matrix() -> None:
+    """docs/changes.md carries the table `python -m tests.transitions` renders from these diffs."""
+    docs = (ROOT / "docs" / "changes.md").read_text()
+    shown = docs[docs.index(BEGIN) : docs.index(END) + len(END)]
+    assert shown == table([(t, diff_of(t)[0]) for t in TRANSITIONS])
