@@ -222,7 +222,7 @@ def row(transition: Transition, diff: Any) -> str:
         users, how_long = "; ".join(seen), "; ".join(dict.fromkeys(seen.values()))
     else:
         users, how_long = "nothing", "seconds to minutes (creates and deletes only)"
-    counts = f"+{len(diff.added)} −{len(diff.deleted)}"
+    counts = f"+{len(diff.added)} -{len(diff.deleted)}"
     return f"| {transition.name} | {transition.base} | {'; '.join(what) or '-'} | {counts} | {users} | {how_long} |"
 
 
