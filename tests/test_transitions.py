@@ -8,43 +8,12 @@ replacement-forcing must have made its resource a replacement.
 
 from __future__ import annotations
 
-import functools
-from typing import Any
-
 import pytest
 
-from mapgate.changes import facts as replacement_facts
 from mapgate.changes.diff import changed_paths
 from mapgate.cli import plan_json
-from mapgate.cli.cost import estimate
-from mapgate.cli.inventory import Inventory
-from mapgate.cli.plan import Plan
-from tests.harness import ROOT, load_stack_file, project_keys, run_stack, with_prefix
-from tests.transitions import BEGIN, END, TRANSITIONS, Transition, table
-
-FACTS = replacement_facts.load()
-
-
-def document(config: dict[str, Any], stack: str) -> dict[str, Any]:
-    run = run_stack(with_prefix(config), stack=stack)
-    inventory = Inventory.read(run)
-    return plan_json.document(Plan(stack, "us-east-1", run, [], estimate(inventory), inventory))
-
-
-@functools.cache
-def base_document(stack: str) -> dict[str, Any]:
-    return document(project_keys(load_stack_file(stack)), stack)
-
-
-@functools.cache
-def diff_of(transition: Transition) -> tuple[plan_json.Diff, dict[str, Any], dict[str, Any]]:
-    base = project_keys(load_stack_file(transition.base))
-    old_config, new_config = transition.configs(base)
-    edited = document(new_config if not transition.reverse else old_config, transition.base)
-    old, new = (
-        (edited, base_document(transition.base)) if transition.reverse else (base_document(transition.base), edited)
-    )
-    return plan_json.compare(old, new, FACTS), old, new
+from tests.harness import ROOT
+from tests.transitions import BEGIN, END, FACTS, TRANSITIONS, Transition, diff_of, table
 
 
 def test_the_matrix_is_big_enough() -> None:
