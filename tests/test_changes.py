@@ -129,3 +129,19 @@ def test_references_are_read_from_resolved_outputs(dev_run: StackRun) -> None:
     service = next(r.urn for r in dev_run.registrations if r.name == "worker-service")
     registry = next(r["urn"] for r in refs[service] if r["path"] == "serviceRegistries.registryArn")
     assert registry.endswith("::discovery-worker")
+
+
+def test_the_plan_document_records_each_resources_options() -> None:
+    from tests.transitions import base_document
+
+    by_name = {r["urn"].rsplit("::", 1)[-1]: r for r in base_document("prod")["resources"]}
+    assert by_name["discovery-worker"]["options"]["deleteBeforeReplace"] is True
+    assert by_name["election-app_roles"]["options"]["deleteBeforeReplace"] is True
+    app = by_name["app-service"]["options"]
+    assert app["replaceOnChanges"] == ["capacityProviderStrategies"]
+    assert app["ignoreChanges"] == ["desiredCount"]  # prod's app autoscales
+    assert app["deleteBeforeReplace"] is False
+    task = by_name["app-task"]["options"]
+    assert any(urn.endswith("::app-logs") for urn in task["dependsOn"])
+    assert set(by_name["app-service"]) >= {"id", "options", "references"}
+    assert {"protect", "aliases"} <= set(app)
