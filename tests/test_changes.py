@@ -118,10 +118,12 @@ def test_up_asks_about_the_vpc_link_the_namespace_and_cloud_map_only() -> None:
     link = "urn:pulumi:dev::mapgate::mapgate:api:HttpApi$aws:apigatewayv2/vpcLink:VpcLink::api-vpc-link"
     service = "urn:pulumi:dev::mapgate::mapgate:service:FargateService$aws:ecs/service:Service::app-service"
     roles = "urn:pulumi:dev::mapgate::mapgate:election:LeaderElection$aws:servicediscovery/service:Service::roles"
-    lines = disruptive([link, service, roles], {roles: {"type": "HTTP"}})
+    lines = disruptive([link, service, roles])  # as `up` has them: URNs only
     assert [line.split(" is replaced")[0] for line in lines] == ["api-vpc-link", "roles"]
     assert "5xx" in lines[0]
     assert "leader attribute" in lines[1]
+    dns = "urn:pulumi:dev::mapgate::mapgate:discovery:Discovery$aws:servicediscovery/service:Service::discovery-app"
+    assert "DNS name" in disruptive([dns])[0]
 
 
 def test_references_are_read_from_resolved_outputs(dev_run: StackRun) -> None:

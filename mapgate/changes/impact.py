@@ -78,6 +78,12 @@ def urn_type(urn: str) -> str:
     return urn.split("::")[2].rsplit("$", 1)[-1]
 
 
+def _under_election(urn: str) -> bool:
+    from mapgate.components.election import LeaderElection  # the token is defined once, on the component
+
+    return LeaderElection.type_token in urn.split("::")[2].split("$")
+
+
 def urn_name(urn: str) -> str:
     return urn.rsplit("::", 1)[-1]
 
@@ -91,7 +97,10 @@ def disruptive(replaced_urns: Iterable[str], inputs: Mapping[str, Mapping[str, A
     lines = []
     for urn in sorted(set(replaced_urns)):
         typ = urn_type(urn)
-        found = impact(typ, (inputs or {}).get(urn))
+        known = (inputs or {}).get(urn)
+        if known is None and _under_election(urn):  # `up` knows URNs only: the roles service is the election's
+            known = {"type": aws_facts.API_ONLY_SERVICE_TYPE}
+        found = impact(typ, known)
         if typ in DISRUPTIVE and found is not None:
             lines.append(f"{urn_name(urn)} is replaced: {found.users_see} ({found.how_long})")
     return lines
