@@ -10,6 +10,7 @@ import json
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -106,13 +107,29 @@ def test_a_zone_count_change_is_refused_with_what_to_do(tmp_path: Path, capsys: 
     assert "together with network.cidr" in out
 
 
-def test_the_generator_reads_the_provider_source_as_the_checked_in_entries() -> None:
-    """tools/replacement_facts.py on provider excerpts gives exactly the checked-in entries for those types."""
+def test_every_replacement_forcing_input_is_an_input_of_the_pinned_sdk() -> None:
+    """External truth: the installed pulumi_aws takes each path's top-level name (a removed or renamed input fails)."""
+    generator = _generator()
+    for typ, entry in FACTS.types.items():
+        if typ.startswith("awsx:"):
+            continue
+        inputs = generator.sdk_inputs(typ)
+        assert inputs is not None, typ
+        for path in [*entry.force_new, *entry.force_new_when]:
+            assert re.split(r"[.\[]", path)[0] in inputs, f"{typ}: {path} is not an input of pulumi_aws"
+
+
+def _generator() -> Any:
     sys.path.insert(0, str(ROOT / "tools"))
     try:
-        generator = importlib.import_module("replacement_facts")
+        return importlib.import_module("replacement_facts")
     finally:
         sys.path.remove(str(ROOT / "tools"))
+
+
+def test_the_generator_reads_the_provider_source_as_the_checked_in_entries() -> None:
+    """tools/replacement_facts.py on provider excerpts gives exactly the checked-in entries for those types."""
+    generator = _generator()
     picked = [types.DISCOVERY_SERVICE, types.NAMESPACE, types.VPC_LINK, types.INGRESS_RULE, types.EGRESS_RULE]
     written = generator.generate(
         ROOT / "tests" / "fixtures" / "provider",

@@ -221,7 +221,8 @@ def sdk_inputs(token: str) -> set[str] | None:
         args = getattr(import_module(f"pulumi_aws.{module.split('/')[0]}"), f"{kind}Args")
     except (ImportError, AttributeError):
         return None
-    return {pulumi_name(p, plural=False) for p in inspect.signature(args.__init__).parameters if p != "self"}
+    skip = {"self", "__self__"}
+    return {pulumi_name(p, plural=False) for p in inspect.signature(args.__init__).parameters if p not in skip}
 
 
 def find(source: Path, tf_name: str, attrs: dict[str, str]) -> Found:
