@@ -16,6 +16,7 @@ from mapgate.cli import automation
 from mapgate.cli.automation import COMMAND_EXITS, EXIT_MEANINGS, stack_files
 from mapgate.cli.cost import Usage
 from mapgate.cli.terminal import Terminal
+from mapgate.changes.facts import FactsError
 from mapgate.config.errors import StackFileError
 
 if TYPE_CHECKING:
@@ -235,7 +236,7 @@ def run_plan(args: argparse.Namespace, project_dir: Path) -> int:
     )
     try:
         plan = make_plan(project_dir, args.stack, usage)
-    except StackFileError as error:
+    except (StackFileError, FactsError) as error:
         _error(str(error))
         return automation.EXIT_INVALID_CONFIG
     if not plan.ok:

@@ -72,10 +72,7 @@ def make_plan(project_dir: Path, stack: str, usage: Usage | None = None) -> Plan
     config = load_stack_file(project_dir, stack)  # StackFileError: the caller tells it, with file:line:column
     region_assumed = "aws:region" not in config
     region = str(config.get("aws:region", ASSUMED_REGION))
-    try:
-        facts = replacement_facts.load()
-    except replacement_facts.FactsError as error:
-        return Plan(stack, region, None, [str(error)])
+    facts = replacement_facts.load()  # FactsError (unreadable or stale): the caller tells it in one line
     try:
         run = run_program(project_dir, config, stack)
     except (pulumi.RunError, ConfigError) as error:
