@@ -12,11 +12,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mapgate.changes.facts import FactsError
 from mapgate.cli import automation
 from mapgate.cli.automation import COMMAND_EXITS, EXIT_MEANINGS, stack_files
 from mapgate.cli.cost import Usage
 from mapgate.cli.terminal import Terminal
-from mapgate.changes.facts import FactsError
 from mapgate.config.errors import StackFileError
 
 if TYPE_CHECKING:
