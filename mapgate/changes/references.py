@@ -14,6 +14,8 @@ from typing import Any
 from mapgate.offline import StackRun
 
 _MIN_LENGTH = 6  # shorter computed values ("1", "aws") would match by accident
+_MIN_EMBEDDED = 12  # a value found inside a longer string (an ARN, a path, a JSON document) must be distinctive
+_STRUCTURED = ("/", ":", "{")  # strings that embed other values: ARNs, resource paths, documents
 
 
 def leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
@@ -38,7 +40,7 @@ def references(run: StackRun) -> dict[str, list[dict[str, str]]]:
         for key, value in resource.state.items():
             if key not in resource.inputs and isinstance(value, str) and len(value) >= _MIN_LENGTH:
                 owner.setdefault(value, urn)
-    arns = [(value, urn) for value, urn in owner.items() if value.startswith("arn:")]
+    embeddable = [(value, urn) for value, urn in owner.items() if len(value) >= _MIN_EMBEDDED]
     found: dict[str, list[dict[str, str]]] = {}
     for resource in run.resources:
         urn = urns[(resource.typ, resource.name)]
@@ -49,8 +51,10 @@ def references(run: StackRun) -> dict[str, list[dict[str, str]]]:
             target = owner.get(value)
             if target is not None and target != urn:
                 refs.append({"path": path, "urn": target})
-            elif "arn:" in value and len(value) > 40:  # a JSON document (policy, container definitions)
-                refs += [{"path": path, "urn": t} for arn, t in arns if t != urn and arn in value]
+            elif target is None and any(mark in value for mark in _STRUCTURED):
+                # e.g. a scaling target's `service/<cluster>/<service name>`, an ARN in a policy document
+                found_in = {t for embedded, t in embeddable if t != urn and embedded in value}
+                refs += [{"path": path, "urn": t} for t in sorted(found_in)]
         if refs:
             found[urn] = refs
     return found
