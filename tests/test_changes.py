@@ -147,3 +147,13 @@ def test_the_plan_document_records_each_resources_options() -> None:
     assert any(urn.endswith("::app-logs") for urn in task["dependsOn"])
     assert set(by_name["app-service"]) >= {"id", "options", "references"}
     assert {"protect", "aliases"} <= set(app)
+
+
+def test_a_reference_embedded_in_a_path_or_document_is_found(prod_run: StackRun) -> None:
+    refs = references(prod_run)
+    target = next(r.urn for r in prod_run.registrations if r.name == "app-scaling")
+    by_path = {r["path"]: r["urn"] for r in refs[target]}
+    assert by_path["resourceId"].endswith("::app-service")  # service/<cluster>/<generated service name>
+    task = next(r.urn for r in prod_run.registrations if r.name == "app-task")
+    embedded = {r["urn"].rsplit("::", 1)[-1] for r in refs[task] if r["path"] == "containerDefinitions"}
+    assert "election-app_roles" in embedded  # the roles service id, in the app's environment
