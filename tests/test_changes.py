@@ -74,7 +74,7 @@ def test_a_replaced_resource_replaces_what_refers_to_it_through_a_forcing_input(
     by_name = {r.name: r for r in changes.replaced}
     assert by_name["ns"].causes == ("name forces replacement",)
     assert by_name["sd"].knock_on
-    assert by_name["sd"].causes == ("dnsConfig.namespaceId refers to ns, which is replaced",)
+    assert by_name["sd"].causes == ("dnsConfig.namespaceId forces replacement: it refers to ns, which is replaced",)
     # its name's scope is the new namespace: no collision even create-before-delete
     assert changes.collisions == []
 

@@ -51,7 +51,7 @@ class Replacement:
     urn: str
     typ: str
     causes: tuple[str, ...]
-    """Why: `<path> forces replacement`, or `<path> refers to <name>, which is replaced`."""
+    """Why: `<path> forces replacement`, with `: it refers to <name>, which is replaced` for a knock-on one."""
     delete_before_replace: bool
     knock_on: bool
     """True when only a replaced resource it refers to forces it (invisible under the mocks)."""
@@ -67,9 +67,10 @@ class Replacement:
 
     def line(self) -> str:
         strategy = "delete before replace" if self.delete_before_replace else "create before delete"
+        line = f"+- {self.name}: {'; '.join(self.causes)} ({strategy})"
         if self.typ == types.TASK_DEFINITION:
-            return f"+ {self.name}: new revision ({'; '.join(self.causes)}); ECS rolls the service's tasks"
-        return f"+- {self.name}: {'; '.join(self.causes)} ({strategy})"
+            return f"{line}: a new revision; ECS rolls the service's tasks"
+        return line
 
 
 @dataclass
@@ -158,7 +159,7 @@ def analyse(old: Mapping[str, Any], new: Mapping[str, Any], facts: ReplacementFa
                 path = ref["path"]
                 replaces = resource.get("options", {}).get("replaceOnChanges", [])
                 if facts.forcing(resource["type"], path, resource["inputs"]) or any(covers(r, path) for r in replaces):
-                    causes[urn] = [f"{path} refers to {urn_name(ref['urn'])}, which is replaced"]
+                    causes[urn] = [f"{path} forces replacement: it refers to {urn_name(ref['urn'])}, which is replaced"]
                     knock_on.add(urn)
                     changes.updated.pop(urn, None)
                     grew = True
