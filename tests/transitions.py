@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -38,11 +39,16 @@ class Transition:
     """The change cannot apply as it is: the diff must refuse it (a collision) and say what to do."""
     reverse: bool = False
     """Diff from the edited file back to the base (e.g. leaving `network.existing`)."""
+    start: Callable[[Config], None] | None = None
+    """An edit of the shipped file both sides share (e.g. another egress to start from)."""
 
     def configs(self, base: Config) -> tuple[Config, Config]:
-        edited = copy.deepcopy(base)
+        before = copy.deepcopy(base)
+        if self.start is not None:
+            self.start(before)
+        edited = copy.deepcopy(before)
         self.edit(edited)
-        return (edited, base) if self.reverse else (base, edited)
+        return (edited, before) if self.reverse else (before, edited)
 
 
 def _set(*path: str | int, value: Any) -> Callable[[Config], None]:
@@ -80,6 +86,8 @@ def _svc(service: str, key: str, value: Any) -> Callable[[Config], None]:
 def _egress(kind: str) -> Callable[[Config], None]:
     return _set("network", "egress", value=kind)
 
+
+EGRESS = ("publicIp", "natGateway", "natGatewayPerAz", "natInstance", "natInstancePerAz")
 
 _JWT = _both(
     _set("api", "authorizers", value={"users": {"issuer": ISSUER, "audience": ["app-client-id"]}}),
@@ -127,15 +135,10 @@ TRANSITIONS: list[Transition] = [
         _set("namespace", value="dev2.mapgate.internal"),
         frozenset({"discovery-app", "discovery-worker"}),
     ),
-    Transition("egress natInstance -> publicIp", "dev", _egress("publicIp")),
-    Transition("egress natInstance -> natGateway", "dev", _egress("natGateway")),
-    Transition("egress natInstance -> natGatewayPerAz", "dev", _egress("natGatewayPerAz")),
-    Transition("egress natInstance -> natInstancePerAz", "dev", _egress("natInstancePerAz")),
     Transition("prod egress natGatewayPerAz -> natGateway", "prod", _egress("natGateway")),
     Transition("prod egress natGatewayPerAz -> natInstance", "prod", _egress("natInstance")),
     Transition("prod egress natGatewayPerAz -> natInstancePerAz", "prod", _egress("natInstancePerAz")),
     Transition("prod egress natGatewayPerAz -> publicIp", "prod", _egress("publicIp")),
-    Transition("egress publicIp -> natInstance", "dev", _egress("publicIp"), reverse=True),
     Transition("availability zones 2 -> 3", "dev", _set("network", "availabilityZones", value=3), refused=True),
     Transition("prod availability zones 3 -> 2", "prod", _set("network", "availabilityZones", value=2), refused=True),
     Transition(
@@ -187,6 +190,8 @@ TRANSITIONS: list[Transition] = [
     ),
     Transition("dnsTtl 10 -> 30", "dev", _svc("worker", "dnsTtl", 30)),
     Transition("redeploy bumped", "dev", _svc("app", "redeploy", 1)),
+    # Every egress choice to every other (dev's zones; both sides of each pair are planned once and shared).
+    *(Transition(f"egress {a} -> {b}", "dev", _egress(b), start=_egress(a)) for a in EGRESS for b in EGRESS if a != b),
 ]
 
 
@@ -202,18 +207,23 @@ def document(config: dict[str, Any], stack: str) -> dict[str, Any]:
 
 
 @functools.cache
+def _document_of(stack: str, config_json: str) -> dict[str, Any]:
+    """One plan per distinct config: a transition and its reverse, or two egress pairs, share their sides."""
+    return document(json.loads(config_json), stack)
+
+
+def document_for(stack: str, config: Config) -> dict[str, Any]:
+    return _document_of(stack, json.dumps(config, sort_keys=True))
+
+
 def base_document(stack: str) -> dict[str, Any]:
-    return document(project_keys(load_stack_file(stack)), stack)
+    return document_for(stack, project_keys(load_stack_file(stack)))
 
 
 @functools.cache
 def diff_of(transition: Transition) -> tuple[plan_json.Diff, dict[str, Any], dict[str, Any]]:
-    base = project_keys(load_stack_file(transition.base))
-    old_config, new_config = transition.configs(base)
-    edited = document(new_config if not transition.reverse else old_config, transition.base)
-    old, new = (
-        (edited, base_document(transition.base)) if transition.reverse else (base_document(transition.base), edited)
-    )
+    old_config, new_config = transition.configs(project_keys(load_stack_file(transition.base)))
+    old, new = document_for(transition.base, old_config), document_for(transition.base, new_config)
     return plan_json.compare(old, new, FACTS), old, new
 
 
