@@ -170,6 +170,12 @@ TRANSITIONS: list[Transition] = [
     Transition("prod alarm threshold 2 -> 5 %", "prod", _set("api", "errorAlarm", "thresholdPercent", value=5)),
     Transition("alarm email added", "dev", _set("api", "errorAlarm", value={"email": "oncall@example.com"})),
     Transition("prod production off", "prod", _set("production", value=False)),
+    Transition("prod production on", "prod", _set("production", value=False), reverse=True),
+    Transition(
+        "alarm to an existing SNS topic",
+        "dev",
+        _set("api", "errorAlarm", value={"topicArn": "arn:aws:sns:us-east-1:123456789012:oncall"}),
+    ),
     Transition(
         "throttling 20/40 -> 50/100", "dev", _set("api", "throttling", value={"rateLimit": 50, "burstLimit": 100})
     ),
