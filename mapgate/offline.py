@@ -186,6 +186,11 @@ class Registration:
     ignore_changes: tuple[str, ...] = ()
     alias_urns: tuple[str, ...] = ()  # the old URNs this resource takes over (pulumi.Alias)
     custom_timeouts: tuple[str, str, str] = ("", "", "")  # create, update, delete ("" = the provider's default)
+    delete_before_replace: bool = False
+    protect: bool = False
+    replace_on_changes: tuple[str, ...] = ()
+    depends_on: tuple[str, ...] = ()
+    """Explicit `depends_on` only: URNs the resource depends on through none of its inputs."""
 
 
 class RecordingMonitor(MockMonitor):
@@ -217,9 +222,18 @@ class RecordingMonitor(MockMonitor):
                     tuple(request.ignoreChanges),
                     self._alias_urns(request),
                     (request.customTimeouts.create, request.customTimeouts.update, request.customTimeouts.delete),
+                    bool(request.deleteBeforeReplace),
+                    bool(request.protect),
+                    tuple(request.replaceOnChanges),
+                    self._explicit_dependencies(request),
                 )
             )
         return response
+
+    @staticmethod
+    def _explicit_dependencies(request: Any) -> tuple[str, ...]:
+        through_inputs = {urn for deps in request.propertyDependencies.values() for urn in deps.urns}
+        return tuple(sorted(set(request.dependencies) - through_inputs))
 
     def _alias_urns(self, request: Any) -> tuple[str, ...]:
         urns = []

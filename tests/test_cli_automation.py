@@ -309,12 +309,28 @@ def test_up_previews_shows_the_replacements_and_asks_first() -> None:
     assert h.stacks[0].calls == ["preview", "up", "outputs"]
     lines = out.splitlines()
     at = lines.index("resources: 1 replace, 45 same, 2 update")
-    assert lines[at + 1 : at + 4] == [
+    assert lines[at + 1 : at + 6] == [
         "1 to replace: deleted and created again, new ids",
         "  replace urn:pulumi:dev::mapgate::mapgate:api:HttpApi$aws:apigatewayv2/vpcLink:VpcLink::api-vpc-link"
         " (because of subnetIds)",
+        # Before the question: the VPC link's replacement and what it costs users (issue 19, item 5).
+        "these replacements interrupt traffic:",
+        "  api-vpc-link is replaced: routes answer 5xx from the moment their integrations switch until the new VPC"
+        " link is AVAILABLE (minutes (API Gateway provisions the link's network interfaces))",
         "Update stack dev with these changes? [y/N]: Previewing up (mapgate-dev)",
     ]
+
+
+def test_up_does_not_call_an_update_in_place_disruptive() -> None:
+    h = Harness()
+    h.prepare = lambda stack: setattr(
+        stack,
+        "preview_steps",
+        [("urn:pulumi:dev::mapgate::aws:ecs/service:Service::app-service", auto.OpType.UPDATE, [])],
+    )
+    code, out, _ = h.run(Request("up"), stdin=TerminalInput("y\n"))
+    assert code == 0
+    assert "interrupt traffic" not in out
 
 
 class ColourTerminal(io.StringIO):

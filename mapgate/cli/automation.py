@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from mapgate import automation as api
+from mapgate.changes.impact import disruptive
 from mapgate.cli.known_warnings import explain
 from mapgate.cli.preflight import check_image_builder
 from mapgate.cli.terminal import Terminal, speaks_unicode
@@ -126,6 +127,10 @@ def confirm_update(stack: str, preview: api.Preview, stdin: TextIO, out: TextIO,
     if preview.replacements:
         out.write(paint(f"{len(preview.replacements)} to replace: deleted and created again, new ids") + "\n")
         out.write("".join(paint(line) + "\n" for line in preview.replacement_lines()))
+        costly = disruptive(preview.replacements)  # the VPC link, the namespace, Cloud Map services: what users lose
+        if costly:
+            out.write(paint("these replacements interrupt traffic:") + "\n")
+            out.write("".join(paint(f"  {line}") + "\n" for line in costly))
     out.write(f"Update stack {stack} with these changes? [y/N]: ")
     out.flush()
     return stdin.readline().strip().lower() in ("y", "yes")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mapgate import errors
+from mapgate.changes.facts import FactsError
 from mapgate.cli import automation
 from mapgate.cli.automation import COMMAND_EXITS, EXIT_MEANINGS, stack_files
 from mapgate.cli.cost import Usage
@@ -318,7 +319,7 @@ def run_plan(args: argparse.Namespace, project_dir: Path) -> int:
     )
     try:
         plan = make_plan(project_dir, args.stack, usage)
-    except StackFileError as error:
+    except (StackFileError, FactsError) as error:
         _error(str(error))
         return automation.EXIT_INVALID_CONFIG
     if not plan.ok:
@@ -367,8 +368,10 @@ def write_and_compare(plan: Plan, args: argparse.Namespace, terminal: Terminal) 
     if old is not None:
         for warning in diff_warnings(old, current):
             terminal.write(sys.stdout, warning)
-        diff = plan_json.compare(old, current)
+        diff = plan_json.compare(old, current, plan.facts)
         terminal.write(sys.stdout, plan_json.render_diff(diff, old=str(args.diff), new="this plan"))
+        if diff.analysis.collisions:  # `up` would stop part-way: refuse, as for invalid config
+            return automation.EXIT_INVALID_CONFIG
     return automation.EXIT_OK
 
 

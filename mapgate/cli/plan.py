@@ -20,6 +20,7 @@ from pulumi.runtime.rpc import is_rpc_secret
 
 from mapgate import aws_facts
 from mapgate import resource_types as types
+from mapgate.changes import facts as replacement_facts
 from mapgate.cli.cost import Estimate, Usage, egress_alternatives, estimate
 from mapgate.cli.inventory import Inventory, container_definitions
 from mapgate.cli.known_warnings import explain
@@ -52,6 +53,8 @@ class Plan:
     """The run read once, for the cost, the advisories and the picture."""
     region_assumed: bool = False
     """True when the stack file has no `aws:region` and the plan used ASSUMED_REGION."""
+    facts: replacement_facts.ReplacementFacts | None = None
+    """Which inputs force a replacement (for `--diff`); read before the program runs."""
 
     @property
     def ok(self) -> bool:
@@ -73,13 +76,14 @@ def make_plan(project_dir: Path, stack: str, usage: Usage | None = None) -> Plan
     region = str(config.get("aws:region", ASSUMED_REGION))
     # The offline run would assume zones for a Region that does not exist; `pulumi up` would fail in AWS.
     region_findings = [problem] if (problem := unknown_region(region)) else []
+    facts = replacement_facts.load()  # FactsError (unreadable or stale): the caller tells it in one line
     try:
         run = run_program(project_dir, config, stack)
     except (pulumi.RunError, ConfigError) as error:
         return Plan(stack, region, None, region_findings + str(error).splitlines())
     inventory = Inventory.read(run)
     findings = region_findings + quota_findings(run)
-    return Plan(stack, region, run, findings, estimate(inventory, usage), inventory, region_assumed)
+    return Plan(stack, region, run, findings, estimate(inventory, usage), inventory, region_assumed, facts)
 
 
 # --- the tree ------------------------------------------------------------------------------------------------

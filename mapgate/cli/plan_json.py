@@ -14,9 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from mapgate import resource_types as types
+from mapgate.changes import diff as changes
+from mapgate.changes.facts import ReplacementFacts
+from mapgate.changes.impact import disruptive
+from mapgate.changes.references import references
 from mapgate.cli.plan import Plan, advisories, describe, policy_actions
 
-SCHEMA = "mapgate-plan/1"
+SCHEMA = (
+    "mapgate-plan/1"  # keys were added (options, references, id) since its first version: a reader of either reads both
+)
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"  # Pulumi's marker for a secret value on the wire
 SECRET = "(secret)"
 SECURITY_TYPES = frozenset(
@@ -42,7 +48,8 @@ def masked(value: Any) -> Any:
 
 def document(plan: Plan) -> dict[str, Any]:
     run, cost = plan.checked()
-    inputs = {(r.typ, r.name): r.inputs for r in run.resources}
+    inputs = {(r.typ, r.name): r for r in run.resources}
+    refs = references(run)
     resources = []
     for registration in sorted(run.registrations, key=lambda r: r.urn):
         custom = inputs.get((registration.typ, registration.name))
@@ -53,7 +60,10 @@ def document(plan: Plan) -> dict[str, Any]:
                 "parent": registration.parent,
                 "aliases": sorted(registration.alias_urns),
                 "component": custom is None,
-                "inputs": masked(custom) if custom is not None else {},
+                "id": custom.id if custom is not None else "",
+                "inputs": masked(custom.inputs) if custom is not None else {},
+                "options": options(registration),
+                "references": refs.get(registration.urn, []),
             }
         )
     return {
@@ -71,6 +81,18 @@ def document(plan: Plan) -> dict[str, Any]:
         },
         "findings": list(plan.findings),
         "advisories": advisories(plan),
+    }
+
+
+def options(registration: Any) -> dict[str, Any]:
+    """The resource options a reviewer (and the replacement analysis) needs to see."""
+    return {
+        "deleteBeforeReplace": registration.delete_before_replace,
+        "ignoreChanges": sorted(registration.ignore_changes),
+        "aliases": sorted(registration.alias_urns),
+        "protect": registration.protect,
+        "replaceOnChanges": sorted(registration.replace_on_changes),
+        "dependsOn": sorted(registration.depends_on),
     }
 
 
@@ -106,10 +128,14 @@ class Diff:
     """URN -> the input keys whose values differ."""
     security: list[str] = field(default_factory=list)
     """Readable lines for IAM and security-group changes."""
+    analysis: changes.Changes = field(default_factory=changes.Changes)
+    """Replacements a real `pulumi up` makes (by the provider's rules), knock-on ones included, and collisions."""
 
     @property
     def empty(self) -> bool:
-        return not (self.added or self.deleted or self.replaced or self.renamed or self.changed)
+        return not (
+            self.added or self.deleted or self.replaced or self.renamed or self.changed or self.analysis.replaced
+        )
 
 
 def _name(urn: str) -> str:
@@ -120,7 +146,8 @@ def _type(urn: str) -> str:
     return urn.rsplit("::", 1)[0].rsplit("$", 1)[-1].rsplit("::", 1)[-1]
 
 
-def compare(old: Mapping[str, Any], new: Mapping[str, Any]) -> Diff:
+def compare(old: Mapping[str, Any], new: Mapping[str, Any], facts: ReplacementFacts | None = None) -> Diff:
+    """What changed by URN; with `facts`, also which changes replace what (and which would collide)."""
     before = {r["urn"]: r for r in old["resources"]}
     after = {r["urn"]: r for r in new["resources"]}
     diff = Diff()
@@ -146,6 +173,13 @@ def compare(old: Mapping[str, Any], new: Mapping[str, Any]) -> Diff:
         if keys:
             diff.changed[new_urn] = keys
     diff.security = _security_lines(before, after, previous, diff)
+    if facts is not None:
+        diff.analysis = changes.analyse(old, new, facts)
+        for urn in diff.analysis.replaced_urns:
+            diff.changed.pop(urn, None)
+        for urn, paths in diff.analysis.updated.items():
+            if urn not in diff.changed and paths:
+                diff.changed[urn] = sorted({p.split(".")[0].split("[")[0] for p in paths})
     return diff
 
 
@@ -188,10 +222,17 @@ def render_diff(diff: Diff, *, old: str, new: str) -> str:
     lines += [f"+- {o}\n   replaced by {n}" for o, n in diff.replaced]
     lines += [f"= {o}\n   kept by an alias as {n}" for o, n in diff.renamed]
     lines += [f"~ {urn}: {', '.join(keys)}" for urn, keys in diff.changed.items()]
+    replacing = changes.render(diff.analysis)
+    if replacing:
+        lines += ["", *replacing]
+    asks = disruptive(diff.analysis.replaced_urns, {r.urn: r.inputs for r in diff.analysis.replaced})
+    if asks:
+        lines += ["", "advisory (`mapgate up` asks before these):", *(f"  {line}" for line in asks)]
     if diff.security:
         lines += ["", "IAM and security-group changes:", *(f"  {line}" for line in diff.security)]
     counts = (
-        f"{len(diff.added)} to add, {len(diff.changed)} to change, {len(diff.replaced)} to replace, "
+        f"{len(diff.added)} to add, {len(diff.changed)} to change, "
+        f"{len(diff.replaced) + len(diff.analysis.replaced)} to replace, "
         f"{len(diff.deleted)} to delete"
     )
     return "\n".join([*lines, "", counts])

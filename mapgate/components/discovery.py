@@ -84,7 +84,11 @@ class Discovery(Component):
                 # ECS deregisters tasks on its own; this only keeps `pulumi destroy` from failing on stragglers.
                 force_destroy=True,
                 tags={**args.tags, naming.SERVICE_TAG: service_name},
-                opts=self.child_opts,
+                # Its name is fixed within the namespace (it is the DNS name callers use), and record types, routing
+                # and health config force a replacement: a second one beside it fails (ServiceAlreadyExists).
+                # So the old one goes first (force_destroy deregisters its tasks), and the ECS service then moves
+                # its registry to the new one in place (docs/changes.md).
+                opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
             )
             self.service_arns[service_name] = discovery_service.arn
             self.service_ids[service_name] = discovery_service.id

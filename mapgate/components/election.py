@@ -71,7 +71,8 @@ class LeaderElection(Component):
                 # The app deregisters its instances; this only keeps `pulumi destroy` from failing on stragglers.
                 force_destroy=True,
                 tags={**args.tags, naming.SERVICE_TAG: service},
-                opts=self.child_opts,
+                # A fixed name in the namespace, like the DNS services: replaced delete-first (docs/changes.md).
+                opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
             )
             self.roles_service_ids[service] = roles.id
             self.roles_service_arns[service] = roles.arn

@@ -390,6 +390,12 @@ class FargateService(Component):
                 parent=self,
                 # With autoscaling, the scaler owns the task count; `pulumi up` must not reset it.
                 ignore_changes=["desiredCount"] if args.autoscaling else None,
+                # spot <-> onDemand: the pinned provider updates the strategy in place, and ECS then refuses it
+                # unless the update forces a new deployment (hashicorp/terraform-provider-aws#43533). Setting
+                # force_new_deployment would roll every task on every update; instead the service is replaced:
+                # its generated name is new, the new one's tasks register beside the old ones, then the old
+                # service is deleted (docs/changes.md).
+                replace_on_changes=["capacityProviderStrategies"],
                 custom_timeouts=pulumi.CustomTimeouts(create=STEADY_STATE_TIMEOUT, update=STEADY_STATE_TIMEOUT),
             ),
         )

@@ -1,0 +1,145 @@
+"""The replacement facts: one entry per type mapgate creates, written for the pinned pulumi-aws, read safely.
+
+And `plan --diff` end to end on the README's example: adding SRV to a service's records.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mapgate import resource_types as types
+from mapgate.changes import facts as replacement_facts
+from mapgate.cli.main import main
+from tests.harness import ROOT, StackRun, changed
+from tests.test_plan_json import project_with
+
+FACTS = replacement_facts.load()
+CREATED = sorted(
+    value for name, value in vars(types).items() if name.isupper() and isinstance(value, str) and ":" in value
+)
+INVOKES = {v for v in CREATED if v.split(":")[-1].startswith("get")}
+
+
+@pytest.mark.parametrize("typ", sorted(set(CREATED) - INVOKES))
+def test_every_type_mapgate_creates_has_an_entry_with_its_source(typ: str) -> None:
+    assert typ in FACTS.types, f"{typ}: no replacement facts; regenerate mapgate/data/replacement_facts.json"
+    entry = FACTS.types[typ]
+    assert typ.startswith("awsx:") or re.fullmatch(r"internal/service/[a-z0-9]+/[a-z0-9_]+\.go", entry.source)
+
+
+def test_the_shipped_stacks_create_no_type_without_an_entry(any_run: StackRun) -> None:
+    custom = {r.typ for r in any_run.resources if not r.typ.startswith("mapgate:")}
+    assert custom - set(FACTS.types) == set()
+
+
+def test_the_facts_were_written_for_the_pinned_pulumi_aws() -> None:
+    """Moving the pin (tools/lock) without regenerating the facts fails here."""
+    pinned = re.search(r"^pulumi-aws==(\S+)$", (ROOT / "requirements.txt").read_text(), re.MULTILINE)
+    assert pinned is not None
+    document = json.loads(replacement_facts.FACTS_PATH.read_text())
+    assert document["pulumiAws"] == pinned.group(1) == replacement_facts.installed_pulumi_aws()
+
+
+def test_a_fact_covers_nested_paths_and_any_index() -> None:
+    assert FACTS.forcing(types.DISCOVERY_SERVICE, "dnsConfig.dnsRecords[1].type") == "dnsConfig.dnsRecords[].type"
+    assert FACTS.forcing(types.DISCOVERY_SERVICE, "dnsConfig.dnsRecords[1].ttl") is None
+    assert FACTS.forcing(types.TASK_DEFINITION, "runtimePlatform.cpuArchitecture") is not None
+    assert FACTS.forcing(types.INSTANCE, "userData", {"userDataReplaceOnChange": True}) == "userData"
+    assert FACTS.forcing(types.INSTANCE, "userData", {"userDataReplaceOnChange": False}) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        (None, "cannot read the replacement facts"),
+        ('{"schema": ', "replacement facts are not JSON"),
+        ('{"schema": "other"}', "not mapgate-replacement-facts/1"),
+        ('{"schema": "mapgate-replacement-facts/1", "pulumiAws": "0.0.1", "resources": {}}', "are stale"),
+    ],
+)
+def test_a_broken_or_stale_facts_file_is_one_line_at_plan_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], text: str | None, says: str
+) -> None:
+    path = tmp_path / "facts.json"
+    if text is not None:
+        path.write_text(text)
+    monkeypatch.setattr(replacement_facts, "FACTS_PATH", path)
+    monkeypatch.setattr(replacement_facts.load, "__defaults__", (path,))
+    assert main(["plan", "-s", "dev", "--out", str(tmp_path)]) == 8
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {path}")
+    assert says in err
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+
+
+def test_adding_srv_is_a_delete_first_replacement_and_up_is_warned(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = tmp_path / "old.json"
+    assert main(["plan", "-s", "dev", "--out", str(tmp_path), "--json", str(old)]) == 0
+    capsys.readouterr()
+    (tmp_path / "p").mkdir()
+    project = project_with(tmp_path / "p", changed("dev", ["services", "worker", "records"], ["A", "SRV"]))
+    assert main(["plan", "-s", "dev", "--project-dir", str(project), "--out", str(tmp_path), "--diff", str(old)]) == 0
+    out = capsys.readouterr().out
+    assert "+- discovery-worker: dnsConfig.dnsRecords[1].type forces replacement (delete before replace)" in out
+    assert "worker-service: serviceRegistries" in out  # the ECS service moves its registry in place
+    assert "answers nothing until ECS has re-registered its tasks" in out
+    assert "advisory (`mapgate up` asks before these):\n  discovery-worker is replaced" in out
+
+
+def test_a_zone_count_change_is_refused_with_what_to_do(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    old = tmp_path / "old.json"
+    assert main(["plan", "-s", "dev", "--out", str(tmp_path), "--json", str(old)]) == 0
+    capsys.readouterr()
+    (tmp_path / "p").mkdir()
+    project = project_with(tmp_path / "p", changed("dev", ["network", "availabilityZones"], 3))
+    assert main(["plan", "-s", "dev", "--project-dir", str(project), "--out", str(tmp_path), "--diff", str(old)]) == 8
+    out = capsys.readouterr().out
+    assert "InvalidSubnet.Conflict" in out
+    assert "together with network.cidr" in out
+
+
+def test_every_replacement_forcing_input_is_an_input_of_the_pinned_sdk() -> None:
+    """External truth: the installed pulumi_aws takes each path's top-level name (a removed or renamed input fails)."""
+    generator = _generator()
+    for typ, entry in FACTS.types.items():
+        if typ.startswith("awsx:"):
+            continue
+        inputs = generator.sdk_inputs(typ)
+        assert inputs is not None, typ
+        for path in [*entry.force_new, *entry.force_new_when]:
+            assert re.split(r"[.\[]", path)[0] in inputs, f"{typ}: {path} is not an input of pulumi_aws"
+
+
+def _generator() -> Any:
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        return importlib.import_module("replacement_facts")
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+
+
+def test_the_generator_reads_the_provider_source_as_the_checked_in_entries() -> None:
+    """tools/replacement_facts.py on provider excerpts gives exactly the checked-in entries for those types."""
+    generator = _generator()
+    picked = [types.DISCOVERY_SERVICE, types.NAMESPACE, types.VPC_LINK, types.INGRESS_RULE, types.EGRESS_RULE]
+    written = generator.generate(
+        ROOT / "tests" / "fixtures" / "provider",
+        "fixture",
+        FACTS.pulumi_aws,
+        {t: generator.TF_NAMES[t] for t in picked},
+    )
+    checked_in = json.loads(replacement_facts.FACTS_PATH.read_text())["resources"]
+    for typ in picked:
+        assert written["resources"][typ] == checked_in[typ]
+    assert written["resources"][types.DISCOVERY_SERVICE]["forceNew"][0] == "dnsConfig.dnsRecords[].type"
+    assert "dnsConfig.dnsRecords[].ttl" not in written["resources"][types.DISCOVERY_SERVICE]["forceNew"]

@@ -1,0 +1,294 @@
+"""Write mapgate/data/replacement_facts.json from the terraform-provider-aws source that pulumi-aws bridges.
+
+    python tools/replacement_facts.py --source ~/src/terraform-provider-aws --provider-version v6.x.y
+
+`--source` is a checkout of hashicorp/terraform-provider-aws at the commit pulumi-aws's `upstream` submodule points
+at for the pinned pulumi-aws tag (`git ls-tree v<pulumi-aws> upstream` in a pulumi-aws clone). For every resource
+type mapgate creates (mapgate.resource_types) it finds the Go file that registers the Terraform type
+(`// @SDKResource("aws_…")` or `// @FrameworkResource("aws_…")`), reads its schema, and lists the inputs that force a
+replacement: `ForceNew: true` (plugin SDK v2) or a `RequiresReplace()` plan modifier (plugin framework), nested
+blocks included, as Pulumi camelCase paths (`dnsConfig.dnsRecords[].type`: a block of at most one item is an
+object in Pulumi, any other list gets `[]`). Each top-level name is checked against the installed pulumi_aws SDK.
+
+What a schema cannot say (a CustomizeDiff that forces a replacement only under a condition) is in CONDITIONAL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import re
+import sys
+from dataclasses import dataclass
+from importlib import import_module, metadata
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "mapgate" / "data" / "replacement_facts.json"
+
+# Pulumi type token -> Terraform type, for every type mapgate creates (pulumi-aws provider/resources.go maps them).
+TF_NAMES = {
+    "aws:acm/certificate:Certificate": "aws_acm_certificate",
+    "aws:acm/certificateValidation:CertificateValidation": "aws_acm_certificate_validation",
+    "aws:apigatewayv2/api:Api": "aws_apigatewayv2_api",
+    "aws:apigatewayv2/apiMapping:ApiMapping": "aws_apigatewayv2_api_mapping",
+    "aws:apigatewayv2/authorizer:Authorizer": "aws_apigatewayv2_authorizer",
+    "aws:apigatewayv2/domainName:DomainName": "aws_apigatewayv2_domain_name",
+    "aws:apigatewayv2/integration:Integration": "aws_apigatewayv2_integration",
+    "aws:apigatewayv2/route:Route": "aws_apigatewayv2_route",
+    "aws:apigatewayv2/stage:Stage": "aws_apigatewayv2_stage",
+    "aws:apigatewayv2/vpcLink:VpcLink": "aws_apigatewayv2_vpc_link",
+    "aws:appautoscaling/policy:Policy": "aws_appautoscaling_policy",
+    "aws:appautoscaling/target:Target": "aws_appautoscaling_target",
+    "aws:cloudwatch/logGroup:LogGroup": "aws_cloudwatch_log_group",
+    "aws:cloudwatch/metricAlarm:MetricAlarm": "aws_cloudwatch_metric_alarm",
+    "aws:dynamodb/table:Table": "aws_dynamodb_table",
+    "aws:ec2/eip:Eip": "aws_eip",
+    "aws:ec2/instance:Instance": "aws_instance",
+    "aws:ec2/internetGateway:InternetGateway": "aws_internet_gateway",
+    "aws:ec2/natGateway:NatGateway": "aws_nat_gateway",
+    "aws:ec2/route:Route": "aws_route",
+    "aws:ec2/routeTable:RouteTable": "aws_route_table",
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": "aws_route_table_association",
+    "aws:ec2/securityGroup:SecurityGroup": "aws_security_group",
+    "aws:ec2/subnet:Subnet": "aws_subnet",
+    "aws:ec2/vpc:Vpc": "aws_vpc",
+    "aws:ec2/vpcEndpoint:VpcEndpoint": "aws_vpc_endpoint",
+    "aws:ecr/lifecyclePolicy:LifecyclePolicy": "aws_ecr_lifecycle_policy",
+    "aws:ecr/repository:Repository": "aws_ecr_repository",
+    "aws:ecs/cluster:Cluster": "aws_ecs_cluster",
+    "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders": "aws_ecs_cluster_capacity_providers",
+    "aws:ecs/service:Service": "aws_ecs_service",
+    "aws:ecs/taskDefinition:TaskDefinition": "aws_ecs_task_definition",
+    "aws:iam/instanceProfile:InstanceProfile": "aws_iam_instance_profile",
+    "aws:iam/role:Role": "aws_iam_role",
+    "aws:iam/rolePolicy:RolePolicy": "aws_iam_role_policy",
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "aws_iam_role_policy_attachment",
+    "aws:route53/record:Record": "aws_route53_record",
+    "aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace": "aws_service_discovery_private_dns_namespace",
+    "aws:servicediscovery/service:Service": "aws_service_discovery_service",
+    "aws:sns/topic:Topic": "aws_sns_topic",
+    "aws:sns/topicSubscription:TopicSubscription": "aws_sns_topic_subscription",
+    "aws:ssm/parameter:Parameter": "aws_ssm_parameter",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "aws_vpc_security_group_egress_rule",
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "aws_vpc_security_group_ingress_rule",
+}
+# Not bridged from Terraform: a pulumi-awsx component (its children are the resources).
+NOT_BRIDGED = {"awsx:ecr:Image": "(pulumi-awsx component: not a bridged terraform resource; its children decide)"}
+# Replacements a CustomizeDiff forces under a condition, which no schema literal shows.
+CONDITIONAL = {
+    "aws_instance": {
+        "userData": {"userDataReplaceOnChange": True},
+        "userDataBase64": {"userDataReplaceOnChange": True},
+    },
+}
+_ANNOTATION = re.compile(r'//\s*@(SDKResource|FrameworkResource)\("(aws_[a-z0-9_]+)"')
+_KEY = re.compile(r'\s*(?:"([a-z0-9_]+)"|names\.(Attr[A-Za-z0-9]+))\s*:\s*')
+
+
+@dataclass(frozen=True)
+class Found:
+    source: str
+    force_new: list[str]
+
+
+def attr_names(source: Path) -> dict[str, str]:
+    """names.AttrX -> "x", from the provider's generated constants."""
+    text = "".join(p.read_text() for p in sorted((source / "names").glob("attr_consts_gen.go")))
+    return dict(re.findall(r'(Attr[A-Za-z0-9]+)\s*=\s*"([a-z0-9_]+)"', text))
+
+
+def closing(text: str, opening: int) -> int:
+    """The index of the brace closing the one at `opening` (Go strings and comments do not hold braces here)."""
+    depth = 0
+    for index in range(opening, len(text)):
+        if text[index] == "{":
+            depth += 1
+        elif text[index] == "}":
+            depth -= 1
+            if depth == 0:
+                return index
+    raise ValueError("unbalanced braces")
+
+
+def top_level(body: str) -> str:
+    """The body with every nested {...} removed: the attribute's own settings only."""
+    out, depth = [], 0
+    for char in body:
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+        elif depth == 0:
+            out.append(char)
+    return "".join(out)
+
+
+def entries(text: str, start: int, end: int, attrs: dict[str, str]) -> list[tuple[str, str]]:
+    """(snake name, literal body) for each `key: {…}` or `key: schema.X{…}` entry of a Go map literal."""
+    found, index = [], start
+    while index < end:
+        match = _KEY.match(text, index)
+        if match is None:
+            index = text.find(",", index) + 1 if text.find(",", index) != -1 else end
+            continue
+        name = match.group(1) or attrs.get(match.group(2), "")
+        brace = re.compile(r"[A-Za-z0-9_.]*\{").match(text, match.end())
+        if brace is None:  # a helper call (tftags.TagsSchema()): skip to the next entry
+            index = _next_entry(text, match.end(), end)
+            continue
+        opening = brace.end() - 1
+        close = closing(text, opening)
+        if name:
+            found.append((name, text[opening + 1 : close]))
+        index = close + 1
+        while index < end and text[index] in ", \t\n":
+            index += 1
+    return found
+
+
+def _next_entry(text: str, index: int, end: int) -> int:
+    depth = 0
+    while index < end:
+        char = text[index]
+        if char in "({[":
+            depth += 1
+        elif char in ")}]":
+            depth -= 1
+        elif char == "," and depth == 0:
+            return index + 1
+        index += 1
+    return end
+
+
+def sdk_paths(body: str, attrs: dict[str, str], prefix: str = "") -> list[str]:
+    """ForceNew paths of a plugin-SDK `map[string]*schema.Schema{…}` body."""
+    paths = []
+    for name, entry in entries(body, 0, len(body), attrs):
+        own = top_level(entry)
+        single = re.search(r"MaxItems:\s*1\b", own) is not None
+        many = re.search(r"Type:\s*schema\.Type(List|Set)", own) is not None
+        path = prefix + pulumi_name(name, plural=many and not single)
+        if re.search(r"ForceNew:\s*true", own):
+            paths.append(path)
+        nested = re.search(r"Elem:\s*&schema\.Resource\{", entry)
+        if nested:
+            inner = entry[nested.end() - 1 : closing(entry, nested.end() - 1) + 1]
+            schema = re.search(r"map\[string\]\*schema\.Schema\{", inner)
+            if schema:
+                block = inner[schema.end() : closing(inner, schema.end() - 1)]
+                paths += sdk_paths(block, attrs, path + ("." if single or not many else "[]."))
+    return paths
+
+
+def framework_paths(body: str, attrs: dict[str, str], prefix: str = "") -> list[str]:
+    """RequiresReplace paths of a plugin-framework `Attributes: map[string]schema.Attribute{…}` body."""
+    paths = []
+    for name, entry in entries(body, 0, len(body), attrs):
+        if re.search(r"planmodifier\.RequiresReplace\(\)", entry):
+            paths.append(prefix + pulumi_name(name, plural=False))
+    return paths
+
+
+def resource_paths(text: str, attrs: dict[str, str], tf_name: str) -> list[str] | None:
+    marker = next((m for m in _ANNOTATION.finditer(text) if m.group(2) == tf_name), None)
+    if marker is None:
+        return None
+    sdk = re.compile(r"map\[string\]\*schema\.Schema\{").search(text, marker.end())
+    if marker.group(1) == "SDKResource" and sdk:
+        return sdk_paths(text[sdk.end() : closing(text, sdk.end() - 1)], attrs)
+    framework = re.compile(r"Attributes:\s*map\[string\]schema\.Attribute\{").search(text)
+    if framework:
+        return framework_paths(text[framework.end() : closing(text, framework.end() - 1)], attrs)
+    return []
+
+
+def pulumi_name(snake: str, *, plural: bool) -> str:
+    """How the bridge names a Terraform attribute: camelCase, and a list of blocks in the plural."""
+    head, *rest = snake.split("_")
+    name = head + "".join(part[:1].upper() + part[1:] for part in rest)
+    if plural and not name.endswith("s"):
+        name = name[:-1] + "ies" if re.search(r"[^aeiou]y$", name) else name + "s"
+    return name
+
+
+def sdk_inputs(token: str) -> set[str] | None:
+    """The input names pulumi_aws's Args class takes for a token, as camelCase, or None when it cannot be read."""
+    _, module, kind = token.split(":")
+    try:
+        args = getattr(import_module(f"pulumi_aws.{module.split('/')[0]}"), f"{kind}Args")
+    except (ImportError, AttributeError):
+        return None
+    skip = {"self", "__self__"}
+    return {pulumi_name(p, plural=False) for p in inspect.signature(args.__init__).parameters if p not in skip}
+
+
+def find(source: Path, tf_name: str, attrs: dict[str, str]) -> Found:
+    service_dir = source / "internal" / "service"
+    hint = f'"{tf_name}"'
+    for path in sorted(service_dir.glob("*/*.go")):
+        if path.name.endswith("_test.go"):
+            continue
+        text = path.read_text()
+        if hint not in text:
+            continue
+        paths = resource_paths(text, attrs, tf_name)
+        if paths is None:
+            continue
+        if not paths and tf_name.endswith("_egress_rule"):  # it embeds the ingress rule's resource and schema
+            shared = path.with_name("vpc_security_group_ingress_rule.go")
+            return Found(str(shared.relative_to(source)), framework_paths_of(shared, attrs))
+        return Found(str(path.relative_to(source)), sorted(set(paths)))
+    raise LookupError(f"{tf_name}: no @SDKResource/@FrameworkResource annotation under {service_dir}")
+
+
+def framework_paths_of(path: Path, attrs: dict[str, str]) -> list[str]:
+    text = path.read_text()
+    framework = re.compile(r"Attributes:\s*map\[string\]schema\.Attribute\{").search(text)
+    if framework is None:
+        return []
+    return sorted(set(framework_paths(text[framework.end() : closing(text, framework.end() - 1)], attrs)))
+
+
+def generate(source: Path, provider_version: str, pulumi_aws: str, tokens: dict[str, str]) -> dict[str, Any]:
+    attrs = attr_names(source)
+    resources: dict[str, Any] = {}
+    for token, tf_name in sorted(tokens.items()):
+        found = find(source, tf_name, attrs)
+        known = sdk_inputs(token)
+        unknown = [p for p in found.force_new if known is not None and re.split(r"[.\[]", p)[0] not in known]
+        if unknown:
+            print(f"warning: {token}: not inputs of the pulumi_aws SDK: {', '.join(unknown)}", file=sys.stderr)
+        entry: dict[str, Any] = {"tf": tf_name, "source": found.source, "forceNew": found.force_new}
+        if tf_name in CONDITIONAL:
+            entry["forceNewWhen"] = CONDITIONAL[tf_name]
+        resources[token] = entry
+    for token, why in NOT_BRIDGED.items():
+        if token not in tokens:
+            resources[token] = {"tf": "", "source": why, "forceNew": []}
+    return {
+        "schema": "mapgate-replacement-facts/1",
+        "pulumiAws": pulumi_aws,
+        "terraformProviderAws": provider_version,
+        "sourceRepository": "https://github.com/hashicorp/terraform-provider-aws",
+        "resources": resources,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--source", type=Path, required=True, help="terraform-provider-aws checkout")
+    parser.add_argument("--provider-version", required=True, help="its tag or commit, recorded in the data")
+    parser.add_argument("--pulumi-aws", default=metadata.version("pulumi-aws"), help="default: the installed one")
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args(argv)
+    document = generate(args.source, args.provider_version, args.pulumi_aws, TF_NAMES)
+    args.out.write_text(json.dumps(document, indent=1, sort_keys=True) + "\n")
+    print(f"{args.out}: {len(document['resources'])} resource types")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
