@@ -213,7 +213,8 @@ class Elector:
         self._missing_owners: dict[str, int] = {}
         self._first_seen: dict[str, float] = {}
         self._stop_at: float | None = None
-        self._marked_stopping = False
+        self._mark_attempts = 0
+        self._no_successor = False  # a stop step found DynamoDB unreachable: nobody to wait for
         self._successor_address: str | None = None
         self._settled_at: float | None = None
         self._done = False
@@ -496,11 +497,15 @@ class Elector:
 
     def _shutdown_step(self) -> bool:
         elapsed = self.clock() - (self._stop_at or 0.0)
-        parts: list[Callable[[], None]] = [lambda: self._remove(self.me.task_id), self._mark_stopping]
-        parts.append(self._settle_operations)
+        # Cloud Map first: if DynamoDB hangs, its calls must not keep our instances registered past the deadline.
+        parts: list[Callable[[], None]] = [
+            lambda: self._remove(self.me.task_id),
+            self._settle_operations,
+            lambda: self._remove_leader_instances(elapsed),
+            self._mark_stopping,
+        ]
         if elapsed >= self.timing.handover_grace:
             parts.append(self._give_up_the_lease)  # every step: a stopping task may still be handed the lease
-        parts.append(lambda: self._remove_leader_instances(elapsed))
         for part in parts:
             try:
                 part()
@@ -509,6 +514,11 @@ class Elector:
                 return True
             except Exception as error:  # a failed call costs this part of this step, never the stop
                 log.warning("stop step failed: %s", error)
+                if part in (self._mark_stopping, self._give_up_the_lease):
+                    # DynamoDB does not answer: no hand-over is coming from us, so our leader instance only
+                    # points at a task about to exit. It goes now, and no second call waits on DynamoDB.
+                    self._no_successor = True
+                    break
         if self._own:
             return False  # an instance of ours is still registered, or its deregistration in flight
         if self._settled_at is None:
@@ -517,13 +527,15 @@ class Elector:
         return self._done
 
     def _mark_stopping(self) -> None:
-        if not self._marked_stopping:
+        """Best effort, twice at most: a holder that cannot read the mark cannot hand over anyway."""
+        if self._mark_attempts < 2:
+            self._mark_attempts += 1
             self._call(self.lease.mark_stopping, me=self.me.task_id)
-            self._marked_stopping = True
+            self._mark_attempts = 2
 
     def _remove_leader_instances(self, elapsed: float) -> None:
         for instance_id in [i for i in self._own if i.startswith(LEADER_PREFIX)]:
-            if elapsed >= self.timing.successor_wait or self._successor_visible(instance_id):
+            if elapsed >= self.timing.successor_wait or self._no_successor or self._successor_visible(instance_id):
                 self._remove(instance_id)
 
     def _give_up_the_lease(self) -> None:
