@@ -122,7 +122,7 @@ def measure_latency(seconds: float) -> Latency:
     time.sleep(Timing().interval * 1.2)  # a renewal or two, so the loop is between calls when the fault hits
     dynamodb.hanging.set()
     fault_at = steady_clock()
-    deadline = elector._snapshot.deadline  # noqa: SLF001 (the bench reads what the answer path compares against)
+    deadline = elector._snapshot.deadline
     connection = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=10)
     latencies, late, last_leader = [], 0, 0.0
     while steady_clock() - fault_at < seconds:

@@ -24,7 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "app")]
 
-from bench.election_latency import measure_latency  # noqa: E402
+from election_latency import measure_latency  # noqa: E402
+
 from tests.election_scenarios import (  # noqa: E402
     CONVERGENCE_BOUND,
     LEASE_FAULTS,
@@ -103,7 +104,8 @@ def main() -> None:
                     f"one leader within {CONVERGENCE_BOUND:.0f} s of the last fault in {within}/{len(soaks)} "
                     f"(median {statistics.median(converged) if converged else float('nan'):.0f} s, "
                     f"max {max(converged) if converged else float('nan'):.0f} s); longest stop "
-                    f"{max(r.max_stop_seconds for r in soaks):.1f} s, {sum(r.killed_by_ecs for r in soaks)} killed by ECS"
+                    f"{max(r.max_stop_seconds for r in soaks):.1f} s, "
+                    f"{sum(r.killed_by_ecs for r in soaks)} killed by ECS"
                 )
                 # Safety holds under any model; the convergence bound is stated for the documented one.
                 failures += bad + zombies + writes + (0 if pessimistic else len(soaks) - within)

@@ -323,7 +323,9 @@ class FakeDynamoDB:
         """The five writes `LeaseStore` makes, evaluated as DynamoDB does (tests/test_lease.py compares with moto)."""
         values = request["ExpressionAttributeValues"]
         item = self.item
-        value = {k: (v["S"] if "S" in v else v["SS"] if "SS" in v else int(v["N"])) for k, v in values.items()}
+        value: dict[str, Any] = {
+            k: (v["S"] if "S" in v else v["SS"] if "SS" in v else int(v["N"])) for k, v in values.items()
+        }
         condition = request["ConditionExpression"]
 
         def number(name: str) -> int | None:

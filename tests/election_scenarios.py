@@ -37,7 +37,9 @@ class Outcome:
 
 def longest_gap(probes: list[Probe], fault_at: float, horizon: float) -> tuple[float, int]:
     """The longest run of consecutive failed `/leader` probes after the fault (seconds), and all failures."""
-    leader = sorted((p for p in probes if p.path == "/leader" and fault_at <= p.at < fault_at + horizon), key=lambda p: p.at)
+    leader = sorted(
+        (p for p in probes if p.path == "/leader" and fault_at <= p.at < fault_at + horizon), key=lambda p: p.at
+    )
     longest, start = 0.0, None
     for probe in leader:
         if probe.status != 200:
@@ -181,6 +183,10 @@ def run(platform: Platform, act: Callable[[Platform], None]) -> Outcome:
 
 
 SOAK_SKEWS = (0.3, 1.5, 3.0, 30.0)
+SOAK_FAULTS = (
+    *("leader crash", "crash", "leader stop", "stop", "deploy", "scale", "storm"),
+    *("pause", "partition", "fail fast", "ambiguous"),
+)
 
 
 def soak(window: float, conflicts: str, pessimistic: bool, seed: int) -> Outcome:
@@ -196,10 +202,7 @@ def soak(window: float, conflicts: str, pessimistic: bool, seed: int) -> Outcome
         if t > SOAK_SECONDS - QUIET_TAIL:
             break
         platform.clock.run_until(t)
-        kind = rng.choice(
-            ["leader crash", "crash", "leader stop", "stop", "deploy", "scale", "storm"]
-            + ["pause", "partition", "fail fast", "ambiguous"]
-        )
+        kind = rng.choice(SOAK_FAULTS)
         fault_end = t
         holder = holder_or_none(platform)
         if kind == "leader crash" and holder:

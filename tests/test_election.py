@@ -9,8 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import urllib.parse
 import threading
+import urllib.parse
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -409,7 +409,8 @@ def test_a_taker_whose_clock_is_30_s_ahead_does_not_take_a_live_lease(platform: 
     platform.rounds(30)  # a minute of rounds: by its wall clock, the holder's every renewal is 30 s old
     assert platform.leaders() == [holder.me.task_id]
     lease = holder.lease.read()
-    assert lease is not None and (lease.holder, lease.term) == (holder.me.task_id, 1)
+    assert lease is not None
+    assert (lease.holder, lease.term) == (holder.me.task_id, 1)
     # The holder goes silent. The taker takes only once the version has stood still for a lease on its own clock.
     last_renewal = platform.clock.now - 2.0
     platform.ecs_stops(holder.me.task_id)
@@ -444,7 +445,15 @@ def test_answers_never_wait_on_a_round_stuck_in_a_call_and_stop_at_the_deadline(
     platform.rounds(1)
     assert elector.view().role == "leader"
     stuck.hang = True
-    loop = threading.Thread(target=lambda: pytest.raises(TimeoutError, elector.run_round))
+    failed: list[BaseException] = []
+
+    def stuck_round() -> None:
+        try:
+            elector.run_round()
+        except TimeoutError as error:
+            failed.append(error)
+
+    loop = threading.Thread(target=stuck_round)
     loop.start()
     try:
         assert stuck.entered.wait(timeout=10)  # the round is inside its renewal, holding the loop's lock
@@ -458,3 +467,4 @@ def test_answers_never_wait_on_a_round_stuck_in_a_call_and_stop_at_the_deadline(
         stuck.released.set()
         loop.join(timeout=10)
     assert not loop.is_alive()
+    assert len(failed) == 1  # the round gave up on the hung renewal

@@ -61,7 +61,8 @@ def test_a_held_lease_is_taken_only_at_the_version_the_taker_watched(dynamodb: A
     with pytest.raises(LeaseLost):
         store.take(me="b", address="b:1", seen=watched, now_ms=99_000, lease_ms=TTL)  # any wall clock: refused
     silent = store.read()
-    assert silent is not None and silent.version == watched.version + 1
+    assert silent is not None
+    assert silent.version == watched.version + 1
     taken = store.take(me="b", address="b:1", seen=silent, now_ms=0, lease_ms=TTL)  # no wall clock is compared
     assert (taken.holder, taken.term, taken.version) == ("b", 2, silent.version + 1)
 
@@ -113,7 +114,9 @@ def test_no_hand_over_to_a_task_that_said_it_is_stopping(dynamodb: Any) -> None:
     store.take(me="a", address="a:1", seen=None, now_ms=1_000, lease_ms=TTL)
     store.mark_stopping(me="b")
     marked = store.read()
-    assert marked is not None and marked.stopping == {"b"} and marked.version == 1  # no taker's timer restarts
+    assert marked is not None
+    assert marked.stopping == {"b"}
+    assert marked.version == 1
     with pytest.raises(LeaseLost):
         store.hand_over(me="a", term=1, successor="b", address="b:1", now_ms=2_000)
     assert store.hand_over(me="a", term=1, successor="c", address="c:1", now_ms=2_000).holder == "c"
@@ -127,7 +130,8 @@ def test_an_item_of_the_previous_design_is_taken_only_at_the_expiry_the_taker_wa
     dynamodb.put_item(TableName=TABLE, Item=item | {LEGACY_EXPIRES: {"N": "11000"}})
     store = _store(dynamodb)
     watched = store.read()
-    assert watched is not None and watched.observed == (0, 11_000)
+    assert watched is not None
+    assert watched.observed == (0, 11_000)
     dynamodb.put_item(TableName=TABLE, Item=item | {LEGACY_EXPIRES: {"N": "13000"}})  # the old holder renewed
     with pytest.raises(LeaseLost):
         store.take(me="new", address="n:1", seen=watched, now_ms=0, lease_ms=TTL)

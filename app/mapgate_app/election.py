@@ -251,7 +251,9 @@ class Elector:
         with self._publish_lock:
             snapshot = replace(self._snapshot, **changes)
             if self._stop_at is not None:  # a stopping task leads at most until the hand-over
-                snapshot = replace(snapshot, deadline=min(snapshot.deadline, self._stop_at + self.timing.handover_grace))
+                snapshot = replace(
+                    snapshot, deadline=min(snapshot.deadline, self._stop_at + self.timing.handover_grace)
+                )
             self._snapshot = snapshot
 
     # -- one round -------------------------------------------------------------------------------------

@@ -121,7 +121,7 @@ class LeaseStore:
     def renew(self, *, me: str, term: int, now_ms: int, lease_ms: int, forget: frozenset[str] = frozenset()) -> Lease:
         """Extend this task's own lease of this term: a new version. `forget`: stopping marks of tasks that are gone."""
         update = f"SET #lease_ms = :lease_ms, #renewed_ms = :now, {_NEXT_VERSION}"
-        values = {":me": _s(me), ":term": _n(term), ":lease_ms": _n(lease_ms), ":now": _n(now_ms)}
+        values: dict[str, Any] = {":me": _s(me), ":term": _n(term), ":lease_ms": _n(lease_ms), ":now": _n(now_ms)}
         if forget:
             update += " DELETE #stopping :forget"
             values[":forget"] = {"SS": sorted(forget)}
@@ -135,7 +135,13 @@ class LeaseStore:
         return self._update(
             f"SET #holder = :successor, #address = :address, #renewed_ms = :now, #term = #term + :one, {_NEXT_VERSION}",
             HAND_OVER_IF,
-            {":me": _s(me), ":term": _n(term), ":successor": _s(successor), ":address": _s(address), ":now": _n(now_ms)},
+            {
+                ":me": _s(me),
+                ":term": _n(term),
+                ":successor": _s(successor),
+                ":address": _s(address),
+                ":now": _n(now_ms),
+            },
         )
 
     def release(self, *, me: str, term: int, now_ms: int) -> Lease:
