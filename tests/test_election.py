@@ -468,3 +468,36 @@ def test_answers_never_wait_on_a_round_stuck_in_a_call_and_stop_at_the_deadline(
         loop.join(timeout=10)
     assert not loop.is_alive()
     assert len(failed) == 1  # the round gave up on the hung renewal
+
+
+class Hiding:
+    """A Cloud Map client whose DiscoverInstances leaves out some instance ids, as before a registration shows."""
+
+    def __init__(self, client: Any):
+        self._client, self.hidden = client, set[str]()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def discover_instances(self, **request: Any) -> Any:
+        found = self._client.discover_instances(**request)
+        return found | {"Instances": [i for i in found["Instances"] if i["InstanceId"] not in self.hidden]}
+
+
+def test_the_new_holder_keeps_the_old_leader_instance_until_its_own_is_visible(platform: Platform) -> None:
+    old = platform.ecs_starts(1)
+    platform.rounds(1)
+    assert platform.leaders() == [old.me.task_id]
+    hiding = Hiding(platform.cloud_map)
+    new = platform.ecs_starts(2, cloud_map=hiding)
+    platform.rounds(1)
+    platform.ecs_stops(old.me.task_id)  # crashed: its leader-1 stays behind
+    hiding.hidden.add(f"{LEADER_PREFIX}2")  # the new holder's registration succeeds but does not show yet
+    while not new.is_leader():
+        platform.rounds(1)
+    platform.rounds(3 * contract.RECONCILE_EVERY_ROUNDS)  # several reconciles, each seeing only leader-1
+    leaders = sorted(i for i in platform.roles() if i.startswith(LEADER_PREFIX))
+    assert leaders == [f"{LEADER_PREFIX}1", f"{LEADER_PREFIX}2"]  # /leader keeps a target meanwhile
+    hiding.hidden.clear()
+    platform.rounds(contract.RECONCILE_EVERY_ROUNDS + 1)
+    assert sorted(i for i in platform.roles() if i.startswith(LEADER_PREFIX)) == [f"{LEADER_PREFIX}2"]
