@@ -360,6 +360,8 @@ class FakeDynamoDB:
         term, version = number(TERM) or 0, number(VERSION) or 0
         new[VERSION] = {"N": str(version + 1)}
         new[RENEWED_MS] = values[":now"]
+        if "REMOVE #expires" in update:
+            new.pop(LEGACY_EXPIRES, None)
         if ":successor" in update:
             new |= {HOLDER: values[":successor"], ADDRESS: values[":address"], TERM: {"N": str(term + 1)}}
         elif ":nobody" in update:
@@ -367,7 +369,6 @@ class FakeDynamoDB:
         elif ":address" in update:
             new |= {HOLDER: values[":me"], ADDRESS: values[":address"], LEASE_MS: values[":lease_ms"]}
             new[TERM] = {"N": str(term + 1)}
-            new.pop(LEGACY_EXPIRES, None)
         else:
             new[LEASE_MS] = values[":lease_ms"]
             if ":forget" in values:

@@ -194,3 +194,33 @@ def test_every_request_fits_botocore_and_the_simulations_table_answers_like_moto
         assert request_errors("dynamodb", operation, request) == ""
     reads = [r for op, r in recording.requests if op == "GetItem"]
     assert all(r["ConsistentRead"] is True for r in reads)  # a stale read could show a released lease as held
+
+
+def _old_design_takes(dynamodb: Any, now_ms: int) -> bool:
+    """The previous design's take, as it would still run on an old task during the first rolling deployment."""
+    try:
+        dynamodb.update_item(
+            TableName=TABLE,
+            Key={"name": {"S": "app"}},
+            UpdateExpression="SET #holder = :me, #expires = :expires, #term = #term + :one",
+            ConditionExpression="attribute_not_exists(#name) OR #expires < :now",
+            ExpressionAttributeNames={"#name": "name", "#holder": "holder", "#expires": "expires", "#term": "term"},
+            ExpressionAttributeValues={
+                ":me": {"S": "old-taker"},
+                ":expires": {"N": str(now_ms + TTL)},
+                ":now": {"N": str(now_ms)},
+                ":one": {"N": "1"},
+            },
+        )
+    except dynamodb.exceptions.ConditionalCheckFailedException:
+        return False
+    return True
+
+
+def test_an_old_task_cannot_take_a_lease_this_design_holds(dynamodb: Any) -> None:
+    """An old holder hands over to a new task, whose renewal removes the stale `expires` an old taker would use."""
+    item = {"name": {"S": "app"}, "holder": {"S": "new"}, "address": {"S": "n:1"}, "term": {"N": "3"}}
+    dynamodb.put_item(TableName=TABLE, Item=item | {LEGACY_EXPIRES: {"N": "1000"}})  # handed over by an old holder
+    renewed = _store(dynamodb).renew(me="new", term=3, now_ms=2_000, lease_ms=TTL)
+    assert (renewed.version, renewed.legacy_expires_ms) == (1, 0)
+    assert not _old_design_takes(dynamodb, now_ms=99_000)

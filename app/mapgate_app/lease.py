@@ -45,7 +45,8 @@ RENEWED_MS: Final = "renewed_ms"
 STOPPING: Final = "stopping"
 ITEM_ATTRIBUTES: Final = (KEY, HOLDER, ADDRESS, TERM, VERSION, LEASE_MS, RENEWED_MS, STOPPING)
 # The previous design's wall-clock expiry. An item written by it has no `version`; while such a holder renews, its
-# `expires` changes instead, so a taker watches that. Every write of this design removes it.
+# `expires` changes instead, so a taker watches that. Every write of this design that names a holder removes it:
+# the previous design's takers then find no `expires < now` to satisfy, and cannot take from this design's holder.
 LEGACY_EXPIRES: Final = "expires"
 
 # The conditions. Each write succeeds only from the state it names.
@@ -57,6 +58,7 @@ HAND_OVER_IF: Final = f"{OWN_TERM_IF} AND NOT contains(#stopping, :successor)"
 EXISTS_IF: Final = "attribute_exists(#name)"
 
 _NEXT_VERSION = "#version = if_not_exists(#version, :zero) + :one"
+_NO_EXPIRY = "REMOVE #expires"
 
 
 class LeaseLost(Exception):
@@ -113,14 +115,14 @@ class LeaseStore:
             condition, values = TAKE_SEEN_IF, {":seen": _n(seen.version)}
         return self._update(
             f"SET #holder = :me, #address = :address, #lease_ms = :lease_ms, #renewed_ms = :now, "
-            f"#term = if_not_exists(#term, :zero) + :one, {_NEXT_VERSION} REMOVE #expires",
+            f"#term = if_not_exists(#term, :zero) + :one, {_NEXT_VERSION} {_NO_EXPIRY}",
             condition,
             {":me": _s(me), ":address": _s(address), ":lease_ms": _n(lease_ms), ":now": _n(now_ms), **values},
         )
 
     def renew(self, *, me: str, term: int, now_ms: int, lease_ms: int, forget: frozenset[str] = frozenset()) -> Lease:
         """Extend this task's own lease of this term: a new version. `forget`: stopping marks of tasks that are gone."""
-        update = f"SET #lease_ms = :lease_ms, #renewed_ms = :now, {_NEXT_VERSION}"
+        update = f"SET #lease_ms = :lease_ms, #renewed_ms = :now, {_NEXT_VERSION} {_NO_EXPIRY}"
         values: dict[str, Any] = {":me": _s(me), ":term": _n(term), ":lease_ms": _n(lease_ms), ":now": _n(now_ms)}
         if forget:
             update += " DELETE #stopping :forget"
@@ -133,7 +135,8 @@ class LeaseStore:
         Refused if the successor has marked itself stopping. The successor leads only once it has renewed.
         """
         return self._update(
-            f"SET #holder = :successor, #address = :address, #renewed_ms = :now, #term = #term + :one, {_NEXT_VERSION}",
+            f"SET #holder = :successor, #address = :address, #renewed_ms = :now, #term = #term + :one, "
+            f"{_NEXT_VERSION} {_NO_EXPIRY}",
             HAND_OVER_IF,
             {
                 ":me": _s(me),
