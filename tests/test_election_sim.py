@@ -29,6 +29,9 @@ from tests.election_scenarios import (
     LEASE_FAULTS,
     RATE_SKEW,
     SCENARIOS,
+    cut_off,
+    follower_of,
+    leader_of,
     model,
     run,
     scenario,
@@ -173,3 +176,22 @@ def test_a_second_operation_on_an_instance_fails_while_one_is_in_flight() -> Non
     cloud_map.register_instance(ServiceId=ROLES, InstanceId="i", CreatorRequestId="3", Attributes={"a": "1"})
     clock.run_until(15)
     assert cloud_map.registered(ROLES) == {"i": {"a": "1"}}
+
+
+def test_a_stop_ends_by_its_deadline_when_every_aws_call_hangs() -> None:
+    """Cloud Map and DynamoDB both partitioned from every task: each call costs 5 s and fails. The stop still ends
+    within the election's budget (20 s from SIGTERM), before the process's own 25 s and ECS's 30 s."""
+
+    def act(platform: Platform) -> None:
+        holder = leader_of(platform)
+        cut_off(platform, None, "all", "hang", 120)
+        platform.sigterm(holder)
+        platform.sigterm(follower_of(platform))
+
+    for seed in range(2):
+        platform = Platform(seed, model(30.0, "fail", False))
+        result = run(platform, act)
+        assert result.killed_by_ecs == 0
+        assert len(platform.stop_seconds) == 2
+        assert result.max_stop_seconds <= Timing().stop_budget
+        assert result.non_holder_leader_answers == result.split_brain_seconds == 0
