@@ -491,7 +491,7 @@ def test_the_new_holder_keeps_the_old_leader_instance_until_its_own_is_visible(p
     hiding = Hiding(platform.cloud_map)
     new = platform.ecs_starts(2, cloud_map=hiding)
     platform.rounds(1)
-    platform.ecs_stops(old.me.task_id)  # crashed: its leader-1 stays behind
+    platform.electors.pop(old.me.task_id)  # frozen, still in ECS's service: its leader-1 may yet forward
     hiding.hidden.add(f"{LEADER_PREFIX}2")  # the new holder's registration succeeds but does not show yet
     while not new.is_leader():
         platform.rounds(1)
@@ -499,5 +499,20 @@ def test_the_new_holder_keeps_the_old_leader_instance_until_its_own_is_visible(p
     leaders = sorted(i for i in platform.roles() if i.startswith(LEADER_PREFIX))
     assert leaders == [f"{LEADER_PREFIX}1", f"{LEADER_PREFIX}2"]  # /leader keeps a target meanwhile
     hiding.hidden.clear()
+    platform.rounds(contract.RECONCILE_EVERY_ROUNDS + 1)
+    assert sorted(i for i in platform.roles() if i.startswith(LEADER_PREFIX)) == [f"{LEADER_PREFIX}2"]
+
+
+def test_the_leader_instance_of_a_crashed_holder_goes_without_waiting(platform: Platform) -> None:
+    """Gone from ECS's service without a stopping mark: every request it draws fails, so it goes at once."""
+    old = platform.ecs_starts(1)
+    platform.rounds(1)
+    hiding = Hiding(platform.cloud_map)
+    new = platform.ecs_starts(2, cloud_map=hiding)
+    platform.rounds(1)
+    platform.ecs_stops(old.me.task_id)  # crashed: ECS deregistered it, it marked nothing
+    hiding.hidden.add(f"{LEADER_PREFIX}2")
+    while not new.is_leader():
+        platform.rounds(1)
     platform.rounds(contract.RECONCILE_EVERY_ROUNDS + 1)
     assert sorted(i for i in platform.roles() if i.startswith(LEADER_PREFIX)) == [f"{LEADER_PREFIX}2"]

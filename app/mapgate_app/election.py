@@ -413,13 +413,19 @@ class Elector:
         # Older terms' leader instances go only once API Gateway can find ours: /leader always has a target.
         ours = f"{LEADER_PREFIX}{self._term}"
         self._leader_visible = any(item["InstanceId"] == ours for item in roles)
+        stopping = self._seen.stopping if self._seen is not None else frozenset()
         followers: dict[str, Member] = {}
         for item in roles:
             instance_id, attributes = item["InstanceId"], item.get("Attributes", {})
             owner = attributes.get(OWNER, "")
             first_seen = self._first_seen.setdefault(instance_id, now)
             if instance_id.startswith(LEADER_PREFIX):
-                if self._leader_visible and _term_of(instance_id) < self._term and owner != self.me.task_id:
+                # An older leader instance stays until ours is visible, so that /leader always has a target,
+                # unless its task crashed: gone from ECS's service without saying it was stopping. Then every
+                # request it draws fails, and it only competes with ours.
+                crashed = owner not in alive and owner not in stopping
+                older = _term_of(instance_id) < self._term and owner != self.me.task_id
+                if older and (self._leader_visible or crashed):
                     self._deregister_other(instance_id)
                 continue
             if owner in alive:
