@@ -66,6 +66,27 @@ LEASE_TTL_SECONDS: Final = 10
 # Every this many rounds the holder reconciles: it removes the instances of tasks that are gone.
 RECONCILE_EVERY_ROUNDS: Final = 3
 
+# The lease item, one per elected service in the stack's lease table (the app writes it: app/mapgate_app/lease.py
+# spells the same names, tests/test_contract.py ties the two; docs/election.md explains each).
+LEASE_KEY: Final = "name"  # the partition key: the elected service's name
+LEASE_HOLDER: Final = "holder"  # task id of the holder; "" after a release
+LEASE_ADDRESS: Final = "address"  # `ip:port` of the holder, where other tasks forward `/leader`
+LEASE_TERM: Final = "term"  # the fencing token: grows by one on every take and hand-over
+LEASE_VERSION: Final = "version"  # grows by one on every take, renewal, hand-over and release: what takers watch
+LEASE_DURATION_MS: Final = "lease_ms"  # the holder's lease duration; a taker waits that long on its own clock
+LEASE_RENEWED_MS: Final = "renewed_ms"  # the writer's wall clock at the last write: for people, never for safety
+LEASE_STOPPING: Final = "stopping"  # string set: tasks that got SIGTERM and must not be handed the lease
+LEASE_ITEM_ATTRIBUTES: Final = (
+    LEASE_KEY,
+    LEASE_HOLDER,
+    LEASE_ADDRESS,
+    LEASE_TERM,
+    LEASE_VERSION,
+    LEASE_DURATION_MS,
+    LEASE_RENEWED_MS,
+    LEASE_STOPPING,
+)
+
 
 def flag(value: bool) -> str:
     """How a boolean travels in the environment."""

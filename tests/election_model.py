@@ -23,12 +23,30 @@ import heapq
 import itertools
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mapgate_app import routing
 from mapgate_app.election import LEADER_PREFIX, OWNER, Elector, Member, Timing
-from mapgate_app.lease import ACQUIRE_IF, NOBODY, OWN_TERM_IF, LeaseStore
+from mapgate_app.lease import (
+    ADDRESS,
+    EXISTS_IF,
+    HAND_OVER_IF,
+    HOLDER,
+    KEY,
+    LEASE_MS,
+    LEGACY_EXPIRES,
+    NOBODY,
+    OWN_TERM_IF,
+    RENEWED_MS,
+    STOPPING,
+    TAKE_NEW_IF,
+    TAKE_SEEN_IF,
+    TAKE_SEEN_LEGACY_IF,
+    TERM,
+    VERSION,
+    LeaseStore,
+)
 
 EPOCH = 1_790_000_000.0  # virtual wall-clock origin, seconds
 NAMESPACE_ID = "ns-sim"
@@ -64,6 +82,8 @@ class Model:
     healthy_after: tuple[float, float] = (8.0, 15.0)
     clock_skew: float = 0.3
     """Each task's wall clock is off by up to this much (Amazon Time Sync keeps it far smaller)."""
+    rate_skew: float = 0.0
+    """Each task's steady clock runs fast or slow by up to this fraction (0.01: 1 %, 10,000 ppm)."""
 
 
 class Clock:
@@ -297,45 +317,131 @@ class FakeDynamoDB:
 
     def update_item(self, **request: Any) -> dict[str, Any]:
         self._call()
+        return self.apply_update(request)
+
+    def apply_update(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The five writes `LeaseStore` makes, evaluated as DynamoDB does (tests/test_lease.py compares with moto)."""
         values = request["ExpressionAttributeValues"]
         item = self.item
-        value = {k: (v["S"] if "S" in v else int(v["N"])) for k, v in values.items()}
-        if request["ConditionExpression"] == ACQUIRE_IF:
-            ok = item is None or int(item["expires"]["N"]) < value[":now"]
-        elif request["ConditionExpression"] == OWN_TERM_IF:
-            ok = item is not None and item["holder"]["S"] == value[":me"] and int(item["term"]["N"]) == value[":term"]
+        value: dict[str, Any] = {
+            k: (v["S"] if "S" in v else v["SS"] if "SS" in v else int(v["N"])) for k, v in values.items()
+        }
+        condition = request["ConditionExpression"]
+
+        def number(name: str) -> int | None:
+            return int(item[name]["N"]) if item is not None and name in item else None
+
+        def own_term() -> bool:
+            return item is not None and item.get(HOLDER, {}).get("S") == value[":me"] and number(TERM) == value[":term"]
+
+        stopping = set(item.get(STOPPING, {}).get("SS", [])) if item else set()
+        if condition == TAKE_NEW_IF:
+            ok = item is None
+        elif condition == TAKE_SEEN_IF:
+            ok = number(VERSION) == value[":seen"]
+        elif condition == TAKE_SEEN_LEGACY_IF:
+            ok = item is not None and number(VERSION) is None and number(LEGACY_EXPIRES) == value[":seen"]
+        elif condition == OWN_TERM_IF:
+            ok = own_term()
+        elif condition == HAND_OVER_IF:
+            ok = own_term() and value[":successor"] not in stopping
+        elif condition == EXISTS_IF:
+            ok = item is not None
         else:
-            raise AssertionError(f"unmodelled condition {request['ConditionExpression']!r}")
+            raise AssertionError(f"unmodelled condition {condition!r}")
         if not ok:
             raise SimError("ConditionalCheckFailedException")
         update = request["UpdateExpression"]
-        new = dict(item or {"name": request["Key"]["name"]})
-        term = int(new.get("term", {"N": "0"})["N"])
+        new = dict(item or {KEY: request["Key"][KEY]})
+        if update.startswith("ADD #stopping"):
+            new[STOPPING] = {"SS": sorted(stopping | set(value[":me"]))}
+            self._commit(new)
+            return {}
+        term, version = number(TERM) or 0, number(VERSION) or 0
+        new[VERSION] = {"N": str(version + 1)}
+        new[RENEWED_MS] = values[":now"]
+        if "REMOVE #expires" in update:
+            new.pop(LEGACY_EXPIRES, None)
         if ":successor" in update:
-            new |= {"holder": values[":successor"], "address": values[":address"], "expires": values[":expires"]}
-            new["term"] = {"N": str(term + 1)}
+            new |= {HOLDER: values[":successor"], ADDRESS: values[":address"], TERM: {"N": str(term + 1)}}
         elif ":nobody" in update:
-            new |= {"holder": values[":nobody"], "address": values[":nobody"], "expires": {"N": "0"}}
+            new |= {HOLDER: values[":nobody"], ADDRESS: values[":nobody"]}
         elif ":address" in update:
-            new |= {"holder": values[":me"], "address": values[":address"], "expires": values[":expires"]}
-            new["term"] = {"N": str(term + 1)}
+            new |= {HOLDER: values[":me"], ADDRESS: values[":address"], LEASE_MS: values[":lease_ms"]}
+            new[TERM] = {"N": str(term + 1)}
         else:
-            new["expires"] = values[":expires"]
-        self.item = new
-        self.history.append((self.clock.now, new))
+            new[LEASE_MS] = values[":lease_ms"]
+            if ":forget" in values:
+                left = stopping - set(value[":forget"])
+                if left:
+                    new[STOPPING] = {"SS": sorted(left)}
+                else:
+                    new.pop(STOPPING, None)  # DynamoDB drops a set that becomes empty
+        self._commit(new)
         return {"Attributes": dict(new)}
 
-    def holder_at(self, wall: float) -> tuple[str, int] | None:
-        """The truth: who holds a valid lease at this wall-clock time."""
-        if self.item is None or self.item["holder"]["S"] == NOBODY:
+    def _commit(self, new: dict[str, Any]) -> None:
+        self.item = new
+        self.history.append((self.clock.now, new))
+
+    def holder_at(self, wall: float = 0.0) -> tuple[str, int] | None:
+        """The truth: the task the item names as holder, and its term, now (`wall` is unused: no expiry)."""
+        if self.item is None or self.item[HOLDER]["S"] == NOBODY:
             return None
-        if int(self.item["expires"]["N"]) <= wall * 1000:
-            return None
-        return self.item["holder"]["S"], int(self.item["term"]["N"])
+        return self.item[HOLDER]["S"], int(self.item[TERM]["N"])
 
     def _call(self) -> None:
         self.calls += 1
         self.faults.check("lease")
+
+
+# -- what one task's calls meet: partitions, fail-fast errors, ambiguous writes --------------------------------
+
+
+@dataclass(frozen=True)
+class LinkFault:
+    """Between `start` and `end`, calls of `task` (None: every task) to `api` ("lease", "cloudmap" or "all"):
+    - "hang": time out after the SDK's whole budget (`Timing.call_limit`), nothing applied (a partition);
+    - "fail": fail at once, nothing applied;
+    - "ambiguous": a write is applied, then the client sees a time-out (with `probability`)."""
+
+    start: float
+    end: float
+    task: str | None
+    api: str
+    kind: str
+    probability: float = 1.0
+
+
+class Link:
+    """One task's client for one service: the shared fake behind it, and the faults on the way."""
+
+    def __init__(self, platform: Platform, task: Task, api: str, service: Any):
+        self._platform, self._task, self._api, self._service = platform, task, api, service
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._service, name)
+
+        def call(**kwargs: Any) -> Any:
+            platform, task = self._platform, self._task
+            now = task.local_now()
+            for fault in platform.link_faults:
+                if not (fault.start <= now < fault.end and fault.task in (None, task.task_id)):
+                    continue
+                if fault.api not in (self._api, "all") or platform.rng.random() >= fault.probability:
+                    continue
+                if fault.kind == "fail":
+                    raise SimError("ServiceUnavailable")
+                if fault.kind == "hang":
+                    task.cursor = now + platform.timing.call_limit
+                    raise SimError("ReadTimeoutError")
+                if fault.kind == "ambiguous" and name == "update_item":
+                    method(**kwargs)  # applied, then the answer is lost
+                    task.cursor = now + platform.timing.call_limit
+                    raise SimError("ReadTimeoutError")
+            return method(**kwargs)
+
+        return call
 
 
 # -- ECS tasks running the real app code ------------------------------------------------------------------------
@@ -348,22 +454,50 @@ class Task:
     elector: Elector
     started: float
     revision: int
+    clock: Clock
+    wall_offset: float = 0.0
+    rate: float = 1.0
     alive: bool = True
     stopping: bool = False
     exited_at: float | None = None
+    sigterm_at: float | None = None
+    frozen_until: float = 0.0
+    cursor: float = 0.0
+    """Inside one of this task's events, the virtual time its calls have taken it to (a hung call costs time)."""
+    in_event: bool = False
+
+    def local_now(self) -> float:
+        return self.cursor if self.in_event else self.clock.now
+
+    def steady(self) -> float:
+        """This task's steady clock: its own rate, its own origin."""
+        return 1_000.0 + self.rate * self.local_now()
+
+    def wall(self) -> float:
+        return EPOCH + self.local_now() + self.wall_offset
+
+    def frozen(self) -> bool:
+        return self.clock.now < self.frozen_until
+
+
+ElectorFactory = Callable[..., Elector]
 
 
 class Platform:
     """ECS, the tasks, the fakes and the API Gateway probe, on one clock."""
 
-    def __init__(self, seed: int, model: Model, timing: Timing | None = None):
+    def __init__(
+        self, seed: int, model: Model, timing: Timing | None = None, elector: ElectorFactory = Elector
+    ) -> None:
         self.rng = random.Random(seed)
         self.model = model
         self.timing = timing or Timing()
+        self.make_elector = elector
         self.clock = Clock()
         self.faults = Faults(self.clock, self.rng, model)
         self.cloud_map = FakeCloudMap(self.clock, self.rng, model, self.faults)
         self.dynamodb = FakeDynamoDB(self.clock, self.rng, model, self.faults)
+        self.link_faults: list[LinkFault] = []
         self.tasks: dict[str, Task] = {}
         self.by_address: dict[str, Task] = {}
         self.desired = 0
@@ -375,6 +509,8 @@ class Platform:
         self.max_orphan_age = 0.0
         self._orphan_since: dict[str, float] = {}
         self.converged_at: list[tuple[float, bool]] = []
+        self.stop_seconds: list[float] = []  # SIGTERM to exit, per graceful stop that finished on its own
+        self.killed_by_ecs = 0  # stops that ran into SIGKILL
 
     # ECS -----------------------------------------------------------------------------------------------
 
@@ -383,21 +519,22 @@ class Platform:
         task_id = f"t{number:04d}{self.rng.getrandbits(32):08x}"
         ip = f"10.0.{number // 250}.{number % 250 + 2}"
         skew = self.rng.uniform(-self.model.clock_skew, self.model.clock_skew)
+        rate = 1.0 + self.rng.uniform(-self.model.rate_skew, self.model.rate_skew)
         started = self.clock.now
-        elector = Elector(
-            self.cloud_map,
-            LeaseStore(self.dynamodb, table="leases", name=SERVICE),
+        task = Task(task_id, ip, None, started, self.revision, self.clock, wall_offset=skew, rate=rate)  # type: ignore[arg-type]
+        task.elector = self.make_elector(
+            Link(self, task, "cloudmap", self.cloud_map),
+            LeaseStore(Link(self, task, "lease", self.dynamodb), table="leases", name=SERVICE),
             namespace_id=NAMESPACE_ID,
             service_name=SERVICE,
             roles_service_id=ROLES,
             roles_service_name=ROLES,
             me=Member(task_id=task_id, ip=ip, port=PORT, started=EPOCH + started + skew),
             timing=self.timing,
-            clock=lambda: self.clock.now,
-            wall=lambda: EPOCH + self.clock.now + skew,
+            clock=task.steady,
+            wall=task.wall,
             rng=random.Random(self.rng.random()),
         )
-        task = Task(task_id, ip, elector, started, self.revision)
         self.tasks[task_id] = task
         self.by_address[f"{ip}:{PORT}"] = task
         self.clock.after(1.0, lambda: self.cloud_map.ecs_register(task_id, ip))
@@ -410,15 +547,32 @@ class Platform:
         if task.alive:
             self.cloud_map.ecs_health(task.task_id, "HEALTHY")
 
+    def _in_event(self, task: Task, action: Callable[[], float | None], retry: Callable[[], None]) -> None:
+        """Run one of the task's events: deferred while it is frozen; the next one after the time its calls took."""
+        if task.frozen():
+            self.clock.at(task.frozen_until, retry)
+            return
+        task.cursor, task.in_event = self.clock.now, True
+        try:
+            delay = action()
+        finally:
+            task.in_event = False
+        if delay is not None:
+            self.clock.at(task.cursor + delay, retry)
+
     def _round(self, task: Task) -> None:
         if not task.alive or task.stopping:
             return
-        failed: Exception | None = None
-        try:
-            task.elector.run_round()
-        except SimError as error:
-            failed = error
-        self.clock.after(task.elector.next_delay(failed), lambda: self._round(task))
+
+        def once() -> float:
+            failed: Exception | None = None
+            try:
+                task.elector.run_round()
+            except SimError as error:
+                failed = error
+            return task.elector.next_delay(failed)
+
+        self._in_event(task, once, lambda: self._round(task))
 
     def crash(self, task: Task) -> None:
         if not task.alive:
@@ -427,25 +581,36 @@ class Platform:
         detect = self.rng.uniform(*self.model.ecs_crash_detect)
         self.clock.after(detect, lambda: self._after_stop(task))
 
+    def freeze(self, task: Task, seconds: float) -> None:
+        """The task stops running (a stalled VM, a long GC, SIGSTOP) and later resumes with the state it had; its
+        steady clock (CLOCK_BOOTTIME) kept counting."""
+        task.frozen_until = max(task.frozen_until, self.clock.now + seconds)
+
     def sigterm(self, task: Task) -> None:
         if not task.alive or task.stopping:
             return
-        task.stopping = True
+        task.stopping, task.sigterm_at = True, self.clock.now
         self.clock.after(self.rng.uniform(0.0, 1.0), lambda: self.cloud_map.ecs_deregister(task.task_id))
         task.elector.request_stop()
         self._stop_step(task)
-        self.clock.after(self.model.stop_timeout, lambda: self._kill(task))
+        self.clock.after(self.model.stop_timeout, lambda: self._kill(task, by_ecs=True))
 
     def _stop_step(self, task: Task) -> None:
         if not task.alive:
             return
-        if task.elector.shutdown_step():
-            self._kill(task)
-        else:
-            self.clock.after(0.5, lambda: self._stop_step(task))
 
-    def _kill(self, task: Task) -> None:
+        def once() -> float | None:
+            if not task.elector.shutdown_step():
+                return 0.5
+            self.stop_seconds.append(task.cursor - (task.sigterm_at or 0.0))
+            self.clock.at(task.cursor, lambda: self._kill(task))
+            return None
+
+        self._in_event(task, once, lambda: self._stop_step(task))
+
+    def _kill(self, task: Task, by_ecs: bool = False) -> None:
         if task.alive:
+            self.killed_by_ecs += by_ecs
             task.alive, task.exited_at = False, self.clock.now
             self._after_stop(task)
 
@@ -509,23 +674,33 @@ class Platform:
             return Probe(now, path, 502, "dead target")
         if path == "/":
             return Probe(now, path, 200, task.task_id)
+        if task.frozen():
+            # The request waits; the task answers when it resumes, from the state it had: is that answer right?
+            self.clock.at(task.frozen_until, lambda: self.probes.append(self._late(path, task, forwarded)))
+            return Probe(now, path, 504, "frozen")
         view = task.elector.view()
         decision = routing.decide(path, view, forwarded=forwarded, rng=self.rng)
         if decision.kind == "forward":
             return self._deliver(now, path, self.by_address.get(decision.target or ""), forwarded=True)
         if decision.kind == "unavailable":
             return Probe(now, path, 503, "unavailable")
-        truth = self.dynamodb.holder_at(EPOCH + now)
+        truth = self.dynamodb.holder_at()
         holder = truth[0] if truth else None
         wrong = (path == "/leader") != (holder == task.task_id)
         return Probe(now, path, 200, task.task_id, wrong_role=wrong)
+
+    def _late(self, path: str, task: Task, forwarded: bool) -> Probe:
+        if not task.alive or task.frozen():
+            return Probe(self.clock.now, path, 504, "late, gave up", late=True)
+        answer = self._deliver(self.clock.now, path, task, forwarded=forwarded)
+        return replace(answer, late=True)
 
     def _observe(self) -> None:
         now = self.clock.now
         believers = [t for t in self.tasks.values() if t.alive and t.elector.is_leader()]
         if len(believers) > 1:
             self.split_brain_seconds += 1
-        truth = self.dynamodb.holder_at(EPOCH + now)
+        truth = self.dynamodb.holder_at()
         if truth and (not self.holders or self.holders[-1] != truth[0]):
             self.holders.append(truth[0])
         live = {t.task_id for t in self.tasks.values() if t.alive}
@@ -552,7 +727,7 @@ class Platform:
 
     def converged(self) -> bool:
         """Exactly one leader: it holds the lease, its instance is the only leader instance, and no zombies."""
-        truth = self.dynamodb.holder_at(EPOCH + self.clock.now)
+        truth = self.dynamodb.holder_at()
         if truth is None:
             return False
         holder, term = truth
@@ -574,3 +749,5 @@ class Probe:
     status: int
     answered_by: str
     wrong_role: bool = False
+    late: bool = False
+    """Answered by a task that was frozen when the request arrived, after it resumed."""

@@ -11,6 +11,8 @@ from collections.abc import Iterator, Mapping
 import pytest
 
 from mapgate import contract
+from mapgate.components import election as election_component
+from mapgate_app import lease as app_lease
 from mapgate_app import settings as app_settings
 from mapgate_app.election import Timing
 from mapgate_app.settings import Settings
@@ -106,3 +108,9 @@ def test_the_app_times_its_election_as_the_stack_prices_it() -> None:
     assert timing.interval == contract.ELECTION_INTERVAL_SECONDS
     assert timing.lease_ttl == contract.LEASE_TTL_SECONDS
     assert timing.reconcile_every == contract.RECONCILE_EVERY_ROUNDS
+
+
+def test_the_lease_item_has_the_same_attribute_names_in_the_app_and_the_stack() -> None:
+    """`mapgate status` reads the item by the stack's names; the app writes it by its own."""
+    assert app_lease.ITEM_ATTRIBUTES == contract.LEASE_ITEM_ATTRIBUTES
+    assert app_lease.KEY == contract.LEASE_KEY == election_component.LEASE_KEY

@@ -9,8 +9,9 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import threading
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
@@ -123,7 +124,9 @@ class Platform:
         self.clock = Clock()
         self.electors: dict[str, Elector] = {}
 
-    def ecs_starts(self, n: int, *, cloud_map: Any = None, dynamodb: Any = None) -> Elector:
+    def ecs_starts(
+        self, n: int, *, cloud_map: Any = None, dynamodb: Any = None, wall: Callable[[], float] | None = None
+    ) -> Elector:
         task = task_id(n)
         self.cloud_map.register_instance(
             ServiceId=self.ecs_service_id,
@@ -140,7 +143,7 @@ class Platform:
             me=Member(task_id=task, ip=f"10.0.0.{10 + n}", port=8080, started=self.clock.now + n),
             timing=Timing(),
             clock=self.clock,
-            wall=self.clock,
+            wall=wall or self.clock,
             rng=random.Random(n),
         )
         self.electors[task] = elector
@@ -252,22 +255,28 @@ def test_ecs_owned_instances_are_never_written(platform: Platform) -> None:
     assert platform.ecs_owned() == before
 
 
-def test_a_graceful_stop_hands_the_lease_to_the_youngest_follower(platform: Platform) -> None:
-    for n in (1, 2, 3):
+def test_a_graceful_stop_hands_the_lease_to_the_youngest_follower_that_is_not_stopping(platform: Platform) -> None:
+    for n in (1, 2, 3, 4):
         platform.ecs_starts(n)
     platform.rounds()
     (leader,) = platform.leaders()
     old = platform.electors[leader]
     term = old.view().term
-    youngest = max(set(platform.electors) - {leader}, key=lambda t: platform.electors[t].me.started)
+    others = sorted(set(platform.electors) - {leader}, key=lambda t: platform.electors[t].me.started)
+    youngest, successor = others[-1], others[-2]
+    # ECS stops the youngest follower in the same scale-in: it says so before anything else.
+    platform.electors[youngest].request_stop()
+    platform.electors[youngest].shutdown_step()
     old.request_stop()
-    assert not old.is_leader()  # from the first moment of the stop, never leader again
+    assert old.is_leader()  # it leads on for the hand-over grace, while the others mark themselves...
+    platform.clock.now += Timing().handover_grace
+    assert not old.is_leader()  # ...and not a moment longer
     old.shutdown_step()
-    assert old.view().holder_address == platform.electors[youngest].me.address  # /leader now forwards there
+    assert old.view().holder_address == platform.electors[successor].me.address  # /leader now forwards there
     platform.ecs_stops(leader)
     platform.rounds(1)
-    assert platform.leaders() == [youngest]
-    assert platform.electors[youngest].view().term == term + 1
+    assert platform.leaders() == [successor]
+    assert platform.electors[successor].view().term == term + 1
     for _ in range(80):
         platform.clock.now += 0.5
         platform.rounds(1) if _ % 4 == 0 else None
@@ -390,3 +399,120 @@ def test_the_election_reaches_its_own_namespace_when_another_has_the_same_name(
     other.rounds()
     assert len(other.leaders()) == 1
     assert platform.roles() == {}  # nothing landed in the first stack's namespace
+
+
+def test_a_taker_whose_clock_is_30_s_ahead_does_not_take_a_live_lease(platform: Platform) -> None:
+    holder = platform.ecs_starts(1)
+    platform.rounds(1)
+    assert platform.leaders() == [holder.me.task_id]
+    ahead = platform.ecs_starts(2, wall=lambda: platform.clock.now + 30)
+    platform.rounds(30)  # a minute of rounds: by its wall clock, the holder's every renewal is 30 s old
+    assert platform.leaders() == [holder.me.task_id]
+    lease = holder.lease.read()
+    assert lease is not None
+    assert (lease.holder, lease.term) == (holder.me.task_id, 1)
+    # The holder goes silent. The taker takes only once the version has stood still for a lease on its own clock.
+    last_renewal = platform.clock.now - 2.0
+    platform.ecs_stops(holder.me.task_id)
+    while not ahead.is_leader():
+        platform.rounds(1)
+    taken_at = platform.clock.now - 2.0
+    assert taken_at - last_renewal >= Timing().lease_ttl
+    assert ahead.view().term == 2
+
+
+class Stuck:
+    """A DynamoDB client whose writes hang (until released) while `hang` is set, as in a partition."""
+
+    def __init__(self, client: Any):
+        self.client, self.hang = client, False
+        self.entered, self.released = threading.Event(), threading.Event()
+
+    def get_item(self, **request: Any) -> Any:
+        return self.client.get_item(**request)
+
+    def update_item(self, **request: Any) -> Any:
+        if self.hang:
+            self.entered.set()
+            self.released.wait(timeout=10)
+            raise TimeoutError("read timeout")
+        return self.client.update_item(**request)
+
+
+def test_answers_never_wait_on_a_round_stuck_in_a_call_and_stop_at_the_deadline(platform: Platform) -> None:
+    stuck = Stuck(platform.dynamodb)
+    elector = platform.ecs_starts(1, dynamodb=stuck)
+    platform.rounds(1)
+    assert elector.view().role == "leader"
+    stuck.hang = True
+    failed: list[BaseException] = []
+
+    def stuck_round() -> None:
+        try:
+            elector.run_round()
+        except TimeoutError as error:
+            failed.append(error)
+
+    loop = threading.Thread(target=stuck_round)
+    loop.start()
+    try:
+        assert stuck.entered.wait(timeout=10)  # the round is inside its renewal, holding the loop's lock
+        assert elector.view().role == "leader"  # answered from the snapshot, at once
+        platform.clock.now += Timing().lease_ttl - Timing().clock_margin - 2.0  # the deadline, by its own clock
+        assert elector.view().role == "follower"  # no renewal: no longer leader, though the loop is still stuck
+        assert not elector.is_leader()
+        elector.request_stop()  # SIGTERM does not wait for the round either
+        assert elector.view().role == "follower"
+    finally:
+        stuck.released.set()
+        loop.join(timeout=10)
+    assert not loop.is_alive()
+    assert len(failed) == 1  # the round gave up on the hung renewal
+
+
+class Hiding:
+    """A Cloud Map client whose DiscoverInstances leaves out some instance ids, as before a registration shows."""
+
+    def __init__(self, client: Any):
+        self._client, self.hidden = client, set[str]()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def discover_instances(self, **request: Any) -> Any:
+        found = self._client.discover_instances(**request)
+        return found | {"Instances": [i for i in found["Instances"] if i["InstanceId"] not in self.hidden]}
+
+
+def test_the_new_holder_keeps_the_old_leader_instance_until_its_own_is_visible(platform: Platform) -> None:
+    old = platform.ecs_starts(1)
+    platform.rounds(1)
+    assert platform.leaders() == [old.me.task_id]
+    hiding = Hiding(platform.cloud_map)
+    new = platform.ecs_starts(2, cloud_map=hiding)
+    platform.rounds(1)
+    platform.electors.pop(old.me.task_id)  # frozen, still in ECS's service: its leader-1 may yet forward
+    hiding.hidden.add(f"{LEADER_PREFIX}2")  # the new holder's registration succeeds but does not show yet
+    while not new.is_leader():
+        platform.rounds(1)
+    platform.rounds(3 * contract.RECONCILE_EVERY_ROUNDS)  # several reconciles, each seeing only leader-1
+    leaders = sorted(i for i in platform.roles() if i.startswith(LEADER_PREFIX))
+    assert leaders == [f"{LEADER_PREFIX}1", f"{LEADER_PREFIX}2"]  # /leader keeps a target meanwhile
+    hiding.hidden.clear()
+    platform.rounds(contract.RECONCILE_EVERY_ROUNDS + 1)
+    assert sorted(i for i in platform.roles() if i.startswith(LEADER_PREFIX)) == [f"{LEADER_PREFIX}2"]
+
+
+def test_the_leader_instance_of_a_crashed_holder_goes_without_waiting(platform: Platform) -> None:
+    """Gone from ECS's service without a stopping mark: every request it draws fails, so it goes at once."""
+    old = platform.ecs_starts(1)
+    platform.rounds(1)
+    hiding = Hiding(platform.cloud_map)
+    new = platform.ecs_starts(2, cloud_map=hiding)
+    platform.rounds(1)
+    platform.ecs_stops(old.me.task_id)  # crashed: ECS deregistered it, it marked nothing
+    hiding.hidden.add(f"{LEADER_PREFIX}2")
+    while not new.is_leader():
+        platform.rounds(1)
+    platform.rounds(contract.RECONCILE_EVERY_ROUNDS + 1)
+    assert sorted(i for i in platform.roles() if i.startswith(LEADER_PREFIX)) == [f"{LEADER_PREFIX}2"]

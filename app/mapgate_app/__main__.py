@@ -7,6 +7,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from types import FrameType
 
 from mapgate_app import identity
@@ -17,6 +18,13 @@ from mapgate_app.server import AppState, drain, serve
 from mapgate_app.settings import Settings
 
 STOP_STEP_SECONDS = 0.5
+EXIT_BY = 25.0
+"""Seconds from SIGTERM to exit, whatever AWS does: ECS sends SIGKILL at 30 s (its default stopTimeout)."""
+# Every AWS call of the election ends within about 5 s (`Timing.call_limit`): 2 attempts of 1 s connect + 1 s read,
+# plus the SDK's backoff. DynamoDB and Cloud Map answer in milliseconds when they answer at all.
+SDK_CONNECT_TIMEOUT = 1
+SDK_READ_TIMEOUT = 1
+SDK_MAX_ATTEMPTS = 2
 
 
 def _elector(settings: Settings, me: identity.Identity) -> Elector | None:
@@ -26,8 +34,13 @@ def _elector(settings: Settings, me: identity.Identity) -> Elector | None:
     from botocore.config import Config
 
     region = os.environ.get("AWS_REGION") or me.region
-    # Standard retry mode: throttled calls retry with exponential backoff and jitter inside the SDK too.
-    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=3)
+    # Standard retry mode: throttled calls retry with exponential backoff and jitter inside the SDK too. Short
+    # timeouts and one retry bound every call, so that the stop fits its budget (`Timing.call_limit`).
+    config = Config(
+        retries={"mode": "standard", "max_attempts": SDK_MAX_ATTEMPTS},
+        connect_timeout=SDK_CONNECT_TIMEOUT,
+        read_timeout=SDK_READ_TIMEOUT,
+    )
     election = settings.election
     return Elector(
         boto3.client("servicediscovery", region_name=region, config=config),
@@ -46,12 +59,20 @@ def _elector(settings: Settings, me: identity.Identity) -> Elector | None:
     )
 
 
-def stop_electing(elector: Elector) -> None:
-    """Hand over or release the lease and remove this task's instances, within the stop budget."""
+def stop_electing(elector: Elector, sleep: Callable[[float], object] = time.sleep) -> None:
+    """Mark this task stopping, hand over or release the lease and remove its instances, by the stop deadline
+    (counted from SIGTERM, when `request_stop()` ran). Every wait here is bounded by that deadline."""
+    elector.request_stop()  # idempotent: the signal handler called it already
     elector.stop_loop()
-    elector.request_stop()
     while not elector.shutdown_step():
-        time.sleep(STOP_STEP_SECONDS)
+        sleep(min(STOP_STEP_SECONDS, max(0.0, elector.stop_deadline - elector.clock())))
+
+
+def exit_now() -> None:
+    """The backstop: whatever is still running EXIT_BY seconds after SIGTERM, the process ends before SIGKILL."""
+    logging.getLogger("mapgate").warning("stop took %s s; exiting now", EXIT_BY)
+    logging.shutdown()
+    os._exit(0)
 
 
 def main() -> None:
@@ -71,7 +92,18 @@ def main() -> None:
     )
     server = serve(state, settings.host, settings.port)
 
+    stopping = threading.Event()
+
     def on_signal(signum: int, frame: FrameType | None) -> None:
+        if stopping.is_set():
+            return
+        stopping.set()
+        if elector is not None:
+            elector.request_stop()  # lock-free: no longer leader after the hand-over grace, whatever the loop does
+        watchdog = threading.Timer(EXIT_BY, exit_now)
+        watchdog.daemon = True
+        watchdog.start()
+
         def shut_down() -> None:
             drain(
                 state,
@@ -83,7 +115,7 @@ def main() -> None:
             )
 
         # The handler runs on the main thread, which is inside serve_forever(); shutdown() must come from another.
-        threading.Thread(target=shut_down, name="drain").start()
+        threading.Thread(target=shut_down, name="drain", daemon=True).start()
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)

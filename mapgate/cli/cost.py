@@ -111,7 +111,9 @@ class ElectionRequests:
     Per elected service: every task registers one instance in the roles service, and the holder one more. Each
     round, the holder renews its lease (one conditional write) and every other task reads it (one strongly
     consistent read of a small item: one read request unit). Every `RECONCILE_EVERY_ROUNDS` rounds the holder makes
-    two DiscoverInstances calls. Registrations, GetInstance and GetOperation are not billed.
+    two DiscoverInstances calls. Registrations, GetInstance and GetOperation are not billed. The takeover rule
+    (a version watched for a whole lease) adds no call: takers watch with the reads they make anyway. A stop adds
+    a few dozen lease requests, under a cent a month at any deployment rate, so they are not priced.
     """
 
     role_instances: int = 0

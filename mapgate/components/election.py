@@ -11,11 +11,11 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_aws import dynamodb, servicediscovery
 
-from mapgate import aws_facts, naming
+from mapgate import aws_facts, contract, naming
 from mapgate.components.base import Component
 
 # The lease item's key attribute: one item per elected service, keyed by the service's name.
-LEASE_KEY = "name"
+LEASE_KEY = contract.LEASE_KEY
 
 
 @dataclass(frozen=True)
