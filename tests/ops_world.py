@@ -122,12 +122,12 @@ class World:
         current = store.read()
         if current is not None:
             client("dynamodb", region_name=REGION).delete_item(TableName=TABLE, Key={"name": {"S": ELECTED}})
-        lease = store.acquire(me=holder, address="10.0.1.9:8080", now_ms=expires_ms - 10_000, ttl_ms=10_000)
+        renewed_ms = expires_ms - 10_000
+        lease = store.take(me=holder, address="10.0.1.9:8080", seen=None, now_ms=renewed_ms, lease_ms=10_000)
         for _ in range(term - lease.term):
             lease = store.hand_over(
-                me=holder, term=lease.term, successor=holder, address="10.0.1.9:8080", now_ms=expires_ms - 10_000,
-                ttl_ms=10_000,
-            )  # fmt: skip
+                me=holder, term=lease.term, successor=holder, address="10.0.1.9:8080", now_ms=renewed_ms
+            )
 
 
 @cache

@@ -20,8 +20,9 @@ from mapgate.cli.main import main
 from mapgate.ops import status
 from mapgate.ops.aws import Aws
 from mapgate.ops.targets import OUTPUT, StatusTargets
+from mapgate_app.lease import LeaseStore
 from tests.harness import StackRun
-from tests.ops_world import ALARM, ELECTED, NOW_MS, REGION, STACK, World, build_world, client, session
+from tests.ops_world import ALARM, ELECTED, NOW_MS, REGION, STACK, TABLE, World, build_world, client, session
 
 NOW = NOW_MS / 1000
 
@@ -160,6 +161,18 @@ def test_an_expired_lease_leaves_the_leader_instance_without_a_holder(world: Wor
         f"leader instance leader-1 (task {leader}) is not the lease holder: nobody holds a valid lease "
         f"(task {leader}'s term 1 expired 1 s ago)"
     ]
+
+
+def test_the_lease_shows_the_tasks_that_are_stopping(world: World) -> None:
+    """A task that got SIGTERM marks itself in the lease item (the app's own LeaseStore), and status shows it."""
+    leader, follower = world.tasks[ELECTED]
+    LeaseStore(client("dynamodb"), table=TABLE, name=ELECTED).mark_stopping(me=follower)
+    r = report(world)
+    app = next(s for s in r.services if s.name == ELECTED)
+    assert app.election is not None
+    assert app.election.lease is not None
+    assert (app.election.lease.holder, app.election.lease.stopping) == (leader, (follower,))
+    assert f"lease: holder {leader}, term 1, expires in 8 s, stopping: {follower}" in status.render(r)
 
 
 def test_an_instance_for_a_stopped_task(world: World) -> None:

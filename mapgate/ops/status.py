@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from mapgate import contract
 from mapgate.errors import EXIT_CANCELLED, EXIT_OK, EXIT_UNHEALTHY, UsageError
 from mapgate.ops.aws import Aws, aws_errors, paged
 from mapgate.ops.targets import ServiceTarget, StatusTargets
@@ -68,6 +69,10 @@ class LeaseView:
     address: str
     term: int
     expires_in_seconds: float
+    """By the writer's wall clock: `renewed_ms + lease_ms - now`. For people only: the election itself never compares
+    clocks between tasks (docs/election.md), so a few seconds of skew between this machine and the task show here."""
+    stopping: tuple[str, ...] = ()
+    """Tasks that got SIGTERM: the holder never hands the lease to one of them."""
 
 
 @dataclass(frozen=True)
@@ -419,11 +424,14 @@ def _service_problems(
 def _lease(item: Mapping[str, Any] | None, now: float) -> LeaseView | None:
     if not item:
         return None
+    renewed_ms = int(item.get(contract.LEASE_RENEWED_MS, {}).get("N", "0"))
+    lease_ms = int(item.get(contract.LEASE_DURATION_MS, {}).get("N", "0"))
     return LeaseView(
-        holder=item.get("holder", {}).get("S", ""),
-        address=item.get("address", {}).get("S", ""),
-        term=int(item.get("term", {}).get("N", "0")),
-        expires_in_seconds=round(int(item.get("expires", {}).get("N", "0")) / 1000 - now, 1),
+        holder=item.get(contract.LEASE_HOLDER, {}).get("S", ""),
+        address=item.get(contract.LEASE_ADDRESS, {}).get("S", ""),
+        term=int(item.get(contract.LEASE_TERM, {}).get("N", "0")),
+        expires_in_seconds=round((renewed_ms + lease_ms) / 1000 - now, 1),
+        stopping=tuple(sorted(item.get(contract.LEASE_STOPPING, {}).get("SS", ()))),
     )
 
 
@@ -539,9 +547,10 @@ def render(report: Report, since: Mapping[str, float] | None = None) -> str:
             if lease is None:
                 lines.append("  lease: none yet")
             else:
+                stopping = f", stopping: {', '.join(lease.stopping)}" if lease.stopping else ""
                 lines.append(
                     f"  lease: holder {lease.holder or '(nobody)'}, term {lease.term}, "
-                    f"expires in {lease.expires_in_seconds:g} s"
+                    f"expires in {lease.expires_in_seconds:g} s{stopping}"
                 )
             for i in s.election.instances:
                 lines.append(f"  roles {i.id}  leader={i.attributes.get('leader', '?')}  task {i.task}")
