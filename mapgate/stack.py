@@ -104,9 +104,10 @@ def task_environment(
         **svc.environment,
         contract.ENV_SERVICE: name,
         contract.ENV_NAMESPACE: cfg.namespace,
-        contract.ENV_PORT: str(svc.port),
         contract.ENV_EXPOSE_TASK_INFO: contract.flag(cfg.exposes_task_info),
     }
+    if svc.port is not None:
+        environment[contract.ENV_PORT] = str(svc.port)
     grpc_peers, srv_peers = peers_of(name, cfg)
     if grpc_peers:
         environment[contract.ENV_GRPC_PEERS] = contract.peer_list(grpc_peers)
@@ -187,7 +188,9 @@ def fargate_service_args(
             timeout=hc.timeout,
             retries=hc.retries,
             start_period=hc.start_period,
-        ),
+        )
+        if hc is not None
+        else None,
         environment=task_environment(name, svc, cfg, discovery, election),
         read_only_root_filesystem=svc.read_only_root_filesystem,
         log_group_name=naming.log_group_name(stack, name),
@@ -201,7 +204,7 @@ def fargate_service_args(
         subnet_ids=network.task_subnet_ids,
         assign_public_ip=network.tasks_in_public_subnets,
         security_group_id=firewall.task_security_group_ids[name],
-        registry_arn=discovery.service_arns[name],
+        registry_arn=discovery.service_arns.get(name),
         aws=context,
         tags={**tags, naming.SERVICE_TAG: name},
         redeploy=svc.redeploy,
@@ -308,8 +311,11 @@ def build(cfg: StackConfig, stack: str) -> StackOutputs:
         DiscoveryArgs(
             namespace=cfg.namespace,
             vpc_id=network.vpc_id,
+            # A service without a port gets no Cloud Map service: nobody can dial it, so no name needs to resolve.
             services={
-                name: DiscoveredService(records=svc.records, ttl=svc.dns_ttl) for name, svc in cfg.services.items()
+                name: DiscoveredService(records=svc.records, ttl=svc.dns_ttl)
+                for name, svc in cfg.services.items()
+                if svc.listens
             },
             tags=tags,
         ),
@@ -427,7 +433,9 @@ def build(cfg: StackConfig, stack: str) -> StackOutputs:
         api_url=api_url,
         route_urls=urls,
         namespace_name=discovery.namespace_name,
-        service_dns_names={name: f"{name}.{cfg.namespace}" for name in sorted(cfg.services)},
+        service_dns_names={
+            name: f"{name}.{cfg.namespace}" for name, svc in sorted(cfg.services.items()) if svc.listens
+        },
         cluster_name=cluster.cluster_name,
         vpc_id=network.vpc_id,
         alarm_topic_arn=alarm_topic_arn,

@@ -150,8 +150,12 @@ ROWS: tuple[Row, ...] = (
         "`….port`",
         ("services.*.port",),
         "1–65535",
-        "—",
-        "Container port: SRV records, the security group and the API route all use it.",
+        "none: a worker",
+        (
+            "Container port: SRV records, the security group and the API route all use it. Without one (a queue "
+            "worker) the service gets no Cloud Map service, no DNS name, no ingress and no route: nothing can dial "
+            "it, so `allowFrom`, `SRV`, `leaderElection` and `protocol` need a port."
+        ),
     ),
     Row(
         "`….protocol`",
@@ -220,8 +224,11 @@ ROWS: tuple[Row, ...] = (
         "`….healthCheck.command`",
         ("services.*.healthCheck.command",),
         '`["CMD", prog, args…]` or `["CMD-SHELL", "one string"]`',
-        "required",
-        "Run by ECS; its result decides Cloud Map health.",
+        "required with a port",
+        (
+            "Run by ECS; its result decides Cloud Map health. Optional without a port: ECS then counts a running "
+            "task as healthy."
+        ),
     ),
     Row(
         "`….healthCheck.interval` / `timeout` / `retries` / `startPeriod`",

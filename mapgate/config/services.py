@@ -123,7 +123,9 @@ class ServiceConfig(Model):
     """One Fargate service registered in Cloud Map as `<name>.<namespace>`."""
 
     image: ImageRef | ImageBuild
-    port: Annotated[int, int_range(1, 65535)]
+    # None: a worker that listens on nothing (a queue consumer, a scheduler). It gets no Cloud Map service, no
+    # DNS name, no ingress and no routes: nobody can dial a task that listens on no port.
+    port: Annotated[int, int_range(1, 65535)] | None = None
     protocol: Protocol = "http"
     # The container's command, instead of the image's CMD: one image can run as two services.
     command: list[str] | None = None
@@ -134,7 +136,9 @@ class ServiceConfig(Model):
     desired_count: Annotated[int, int_range(0, MAX_TASKS)] = 2
     records: list[RecordType] = Field(default=["A"])
     dns_ttl: Annotated[int, int_range(0, aws_facts.DNS_TTL_MAX)] = 10
-    health_check: HealthCheck
+    # Required with a port (rules.port_services_report_health): its result is the health ECS pushes to Cloud Map.
+    # Without a port it is optional: ECS then counts a running task as healthy.
+    health_check: HealthCheck | None = None
     environment: dict[str, ScalarString] = Field(default_factory=dict)
     # Variables whose values ECS reads from SSM / Secrets Manager at task start; see `mapgate.config.secrets`.
     secrets: dict[str, SecretSource] = Field(default_factory=dict)
@@ -225,6 +229,11 @@ class ServiceConfig(Model):
         if self.protocol == "grpc" and not self.registers_a:
             raise fail("grpc_records", "protocol grpc needs A records (gRPC clients resolve A): add A to records")
         return self
+
+    @property
+    def listens(self) -> bool:
+        """Whether the service has a port, so a Cloud Map service, a DNS name and (maybe) callers."""
+        return self.port is not None
 
     @property
     def registers_srv(self) -> bool:
