@@ -63,6 +63,7 @@ COMMAND_EXITS = {
     "destroy": (*_OPENS_A_STACK, *_RUNS_THE_ENGINE, EXIT_REFUSED),
     "outputs": _OPENS_A_STACK,
     "call": (*_OPENS_A_STACK, EXIT_NO_AWS_CREDENTIALS),
+    "import": (EXIT_OK, EXIT_USAGE, EXIT_INVALID_CONFIG),
 }
 # Engine operations that replace a resource: `up` lists them, in red on a terminal, before asking.
 _REPLACING = {auto.OpType.REPLACE, auto.OpType.CREATE_REPLACEMENT}
