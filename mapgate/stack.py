@@ -68,17 +68,25 @@ class StackOutputs:
         pulumi.export("apiExecutionArn", self.api_execution_arn)
 
 
+def image_builds(cfg: StackConfig) -> dict[tuple[str, str], ImageBuild]:
+    """Each distinct build (`ImageBuild.identity`) per architecture: one image each."""
+    return {
+        (svc.image.identity, svc.architecture): svc.image
+        for svc in cfg.services.values()
+        if isinstance(svc.image, ImageBuild)
+    }
+
+
 def image_names(cfg: StackConfig) -> dict[tuple[str, str], str]:
-    """One image per (build directory, architecture), named readably; a short hash only if two names clash."""
-    keys = sorted(
-        {(svc.image.build, svc.architecture) for svc in cfg.services.values() if isinstance(svc.image, ImageBuild)}
-    )
+    """One image per (build, architecture), named after its directory; a short hash only if two names clash."""
+    builds = image_builds(cfg)
     names: dict[tuple[str, str], str] = {}
-    for directory, architecture in keys:
-        name = naming.image(directory, architecture)
+    # Plain builds first: a build with its own Dockerfile, target or args never takes the name a plain one has.
+    for identity, architecture in sorted(builds, key=lambda key: (key[0] != builds[key].build, key)):
+        name = naming.image(builds[(identity, architecture)].build, architecture)
         if name in names.values():
-            name += "-" + hashlib.sha1(directory.encode()).hexdigest()[:6]
-        names[(directory, architecture)] = name
+            name += "-" + hashlib.sha1(identity.encode()).hexdigest()[:6]
+        names[(identity, architecture)] = name
     return names
 
 
@@ -338,15 +346,26 @@ def build(cfg: StackConfig, stack: str) -> StackOutputs:
         naming.CLUSTER,
         ClusterArgs(cluster_name=naming.cluster_name(stack), container_insights=cfg.container_insights, tags=tags),
     )
+    builds = image_builds(cfg)
     images = {
-        key: ImageRepository(image_name, ImageRepositoryArgs(context=key[0], architecture=key[1], tags=tags))
+        key: ImageRepository(
+            image_name,
+            ImageRepositoryArgs(
+                context=builds[key].build,
+                architecture=key[1],
+                tags=tags,
+                dockerfile=builds[key].dockerfile,
+                target=builds[key].target,
+                args=dict(builds[key].args),
+            ),
+        )
         for key, image_name in image_names(cfg).items()
     }
 
     for name in sorted(cfg.services):
         svc = cfg.services[name]
         image = (
-            images[(svc.image.build, svc.architecture)].image_uri if isinstance(svc.image, ImageBuild) else svc.image
+            images[(svc.image.identity, svc.architecture)].image_uri if isinstance(svc.image, ImageBuild) else svc.image
         )
         FargateService(
             name,

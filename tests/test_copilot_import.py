@@ -131,12 +131,16 @@ def test_sizing_platform_count_and_scaling(shop: ImportResult) -> None:
 
 def test_image_build_location_command_and_entrypoint(shop: ImportResult) -> None:
     test = services(shop, "test")
-    assert test["web"]["image"] == {"build": "web"}
     assert test["worker"]["image"] == {"build": "worker"}
     assert test["api-svc"]["image"] == "public.ecr.aws/docker/library/python:3.12"
     assert test["api-svc"]["command"][:2] == ["/bin/sh", "-c"]
     assert test["worker"]["command"] == ["celery", "-A", "shop", "worker"]
-    assert entry(shop, "copilot/web/manifest.yml", "image.build.args.PIP_INDEX")[0] == "not supported"
+    assert test["web"]["image"] == {
+        "build": "web",
+        "dockerfile": "web/Dockerfile.web",
+        "target": "runtime",
+        "args": {"PIP_INDEX": "https://pypi.org/simple"},
+    }
     assert entry(shop, "copilot/worker/manifest.yml", "image.target")[0] == "not supported"
     assert test["api-svc"]["healthCheck"]["retries"] == 2
     assert test["api-svc"]["healthCheck"]["startPeriod"] == 30

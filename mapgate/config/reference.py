@@ -139,11 +139,11 @@ ROWS: tuple[Row, ...] = (
     Row(
         "`….image`",
         ("services.*.image.**",),
-        "image reference, or `{build: <dir>}`",
+        "image reference, or `{build: <dir>, dockerfile?, target?, args?}`",
         "—",
         (
-            "`build` needs `<dir>/Dockerfile` inside the project. It is built for the service's architecture and pushed"
-            " to ECR."
+            "`build` needs `<dir>/Dockerfile` (or `dockerfile`, a path) inside the project; `target` picks a stage, "
+            "`args` are build arguments. It is built for the service's architecture and pushed to ECR."
         ),
     ),
     Row(

@@ -75,8 +75,6 @@ NOT_SUPPORTED: dict[KeyPath, str] = {
     ("logging", "secrets"): "FireLens routing: tasks log to CloudWatch Logs",
     ("image", "build", "healthcheck"): "Copilot ignores a health check here too (it reads image.healthcheck)",
     ("image", "target"): "Copilot ignores image.target beside a string image.build; see image.build.target",
-    ("image", "build", "args"): "mapgate builds without build args: give the Dockerfile's ARG a default",
-    ("image", "build", "target"): "mapgate builds the Dockerfile's last stage: put the stage you deploy last",
     ("image", "build", "cache_from"): "mapgate builds without a cache source",
     ("image", "credentials"): "private registry credentials are not passed: push the image to ECR",
     ("image", "labels"): "no extra Docker labels",
@@ -310,18 +308,33 @@ def _image(view: ServiceView, ctx: Context, result: ServiceResult, svc: dict[str
                 f"{view.name}: build context {directory} is outside the mapgate project: import with --project-dir "
                 "set to the workspace or a directory above it"
             )
-        svc["image"] = {"build": build_dir}
+        image: dict[str, Any] = {"build": build_dir}
         dockerfile_path = Path(os.path.normpath(os.path.abspath(ctx.workspace_root / dockerfile)))
-        default_file = dockerfile_path == directory / "Dockerfile"
-        status: Status = "mapped" if default_file else "approximated"
         detail = f"services.{view.name}.image.build: {build_dir}"
-        if not default_file:
-            detail += f" (mapgate builds <dir>/Dockerfile; Copilot built {dockerfile}: move or copy it there)"
-            result.problems.append(f"{view.name}: mapgate builds {build_dir}/Dockerfile, Copilot built {dockerfile}")
-        elif not dockerfile_path.is_file():
+        if dockerfile_path != directory / "Dockerfile":
+            try:
+                image["dockerfile"] = dockerfile_path.relative_to(project).as_posix()
+                detail += f", dockerfile: {image['dockerfile']}"
+            except ValueError:
+                image["dockerfile"] = str(dockerfile_path)
+        if not dockerfile_path.is_file():
             result.problems.append(f"{view.name}: no Dockerfile at {dockerfile_path} (the build needs it)")
-        view.mark(("image", "build", "dockerfile") if isinstance(build, dict) else ("image", "build"), status, detail)
+        view.mark(("image", "build", "dockerfile") if isinstance(build, dict) else ("image", "build"), "mapped", detail)
         view.mark(("image", "build", "context"), "mapped", f"services.{view.name}.image.build")
+        target = view.string("image", "build", "target") if isinstance(build, dict) else None
+        if target:
+            image["target"] = target
+            view.mark(("image", "build", "target"), "mapped", f"services.{view.name}.image.target")
+        build_args = view.get("image", "build", "args") if isinstance(build, dict) else None
+        if isinstance(build_args, dict):
+            image["args"] = {}
+            for arg, node in build_args.items():
+                value, _, kept = view.interpolation.resolve(str(node) if isinstance(node, Scalar) else "")
+                image["args"][arg] = value
+                status: Status = "approximated" if kept else "mapped"
+                note = f" (${{{kept[0]}}} kept as written: give the value)" if kept else ""
+                view.mark(("image", "build", "args", arg), status, f"services.{view.name}.image.args.{arg}{note}")
+        svc["image"] = image
     else:
         result.problems.append(
             f"{view.name}: no image.build or image.location in this environment: set services.{view.name}.image"
