@@ -52,7 +52,8 @@ class ImageRepository(Component):
 
     Creates: an `ecr.Repository` (scan on push, deleted with its images on destroy), an `ecr.LifecyclePolicy`
     that keeps the last 10 images, and an `awsx.ecr.Image` that builds `context` (with its `dockerfile`, `target`
-    and `args` when given) for the architecture and pushes it. `image_uri` is pinned by digest, so a new build rolls the tasks and an unchanged one does not.
+    and `args` when given) for the architecture and pushes it. `image_uri` is pinned by digest, so a new build
+    rolls the tasks and an unchanged one does not.
     """
 
     image_uri: pulumi.Output[str]
