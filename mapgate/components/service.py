@@ -365,7 +365,7 @@ class FargateService(Component):
         registry = (
             ecs.ServiceServiceRegistriesArgs(registry_arn=args.registry_arn) if args.registry_arn is not None else None
         )
-        if args.registers_srv:
+        if args.registers_srv and args.registry_arn is not None:
             # SRV needs the container name and port, and they must match a port mapping.
             registry = ecs.ServiceServiceRegistriesArgs(
                 registry_arn=args.registry_arn, container_name=name, container_port=args.port

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from mapgate.importers.copilot.ledger import ManifestLedger
+from mapgate.importers.copilot.ledger import ManifestLedger, Status
 from mapgate.importers.copilot.mapping import get, text
 from mapgate.importers.copilot.yaml12 import plain
 
@@ -78,7 +78,7 @@ def map_environment(data: dict[str, Any], ledger: ManifestLedger) -> Environment
     insights = plain(get(data, "observability", "container_insights"))
     if insights is not None:
         result.stack["containerInsights"] = bool(insights)
-        status = "mapped" if isinstance(insights, bool) else "approximated"
+        status: Status = "mapped" if isinstance(insights, bool) else "approximated"
         ledger.mark(("observability", "container_insights"), status, "containerInsights")
     for path, alternative in NOT_SUPPORTED.items():
         ledger.mark(path, "not supported", alternative)
