@@ -38,6 +38,13 @@ def services(result: ImportResult, env: str) -> dict[str, Any]:
     return dict(result.stacks[env].config["mapgate:services"])
 
 
+def validate(config: dict[str, Any], env: str, project_dir: Path) -> None:
+    own = {k.removeprefix("mapgate:"): v for k, v in config.items() if k.startswith("mapgate:")}
+    parse_config(
+        own, stack=env, project_dir=project_dir, other_keys=[k for k in config if not k.startswith("mapgate:")]
+    )
+
+
 def entry(result: ImportResult, manifest: str, key: str) -> tuple[str, str]:
     (ledger,) = [ledger for ledger in result.ledgers if ledger.name == manifest]
     found = ledger.entries[tuple(key.split("."))]
@@ -195,6 +202,9 @@ def test_network_from_placement_and_the_environment_manifests(shop: ImportResult
     assert entry(shop, "copilot/environments/prod/manifest.yml", "vpc.id")[0] == "not supported"  # misplaced
     assert entry(shop, "copilot/environments/test/manifest.yml", "network.vpc.id")[0] == "approximated"  # empty
     assert prod["mapgate:logRetentionDays"] == 30
+    assert prod["aws:region"] == "us-east-1"  # read from the certificate's ARN
+    assert "aws:region" not in test  # nothing says: the report asks for it
+    assert any("set it in the stack file" in f for f in shop.stacks["test"].findings)
 
 
 def test_what_does_not_map_is_reported_with_an_alternative(shop: ImportResult) -> None:
@@ -260,7 +270,7 @@ def test_imported_stacks_plan_clean(tmp_path: Path) -> None:
     write(result, force=False)
     config = load_stack_file(tmp_path, "dev")
     assert result.stacks["dev"].problems == []
-    parse_config({k.removeprefix("mapgate:"): v for k, v in config.items()}, stack="dev")
+    validate(config, "dev", tmp_path)
     stack_run = run_program(ROOT, config, "dev", RecordingMocks())
     ecs = {naming.service_of(r.inputs): r.inputs for r in stack_run.of_type(types.ECS_SERVICE)}
     assert ecs["jobs"].get("serviceRegistries") is None  # a worker: no Cloud Map service, nothing dials it
@@ -274,9 +284,8 @@ def test_imported_stacks_plan_clean(tmp_path: Path) -> None:
 def test_every_imported_stack_of_the_full_workspace_validates_but_for_the_named_problems(shop: ImportResult) -> None:
     # The fixture's worker asks for 1024 CPU / 3000 MiB on purpose: the report names it, and it is the only problem.
     for env, stack in shop.stacks.items():
-        config = {k.removeprefix("mapgate:"): v for k, v in stack.config.items()}
         with pytest.raises(ConfigError) as caught:
-            parse_config(config, stack=env, project_dir=FIXTURES / "shop")
+            validate(stack.config, env, FIXTURES / "shop")
         found = [p.split(":")[0] for p in caught.value.problems]
         named = ["services.worker.memory"] + (["api.domain"] if env != "prod" else [])  # prod has a certificate
         assert found == named, env

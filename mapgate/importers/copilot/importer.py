@@ -6,6 +6,7 @@ Everything is read and mapped before anything is written; bad input stops the im
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,7 +117,14 @@ def _stack_config(
     problems = [p for r in results.values() for p in r.problems]
     findings = [f for r in results.values() for f in r.findings]
     services = {name: r.config for name, r in results.items() if r.config is not None}
-    config: dict[str, Any] = {"mapgate:namespace": namespace}
+    config: dict[str, Any] = {}
+    hint = region_hint(env_result.certificates if env_result else [], services)
+    if hint is not None:
+        config["aws:region"] = hint[0]
+        findings.append(f"aws:region: {hint[0]}, read from {hint[1]}: check it is where the environment ran")
+    else:
+        findings.append("aws:region: no manifest says where the environment ran; set it in the stack file")
+    config["mapgate:namespace"] = namespace
     network: dict[str, Any] = dict((env_result.stack.get("network") if env_result else None) or {})
     if "existing" not in network:
         private = any(r.private_placement for r in results.values())
@@ -170,6 +178,22 @@ def _stack_config(
     if env_result:
         problems += env_result.problems
     return config, problems, findings
+
+
+_ACM_REGION = re.compile(r"^arn:aws[a-z-]*:acm:([a-z0-9-]+):")
+_ECR_REGION = re.compile(r"^\d{12}\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com/")
+
+
+def region_hint(certificates: Sequence[str], services: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The environment's Region, as its manifests give it away: a certificate's ARN (an ALB's certificate is in
+    its own Region), else a private ECR image (pulled from the same Region, most likely)."""
+    for arn in certificates:
+        if m := _ACM_REGION.match(arn):
+            return m.group(1), "the environment's certificate"
+    for name, svc in sorted(services.items()):
+        if isinstance(svc.get("image"), str) and (m := _ECR_REGION.match(svc["image"])):
+            return m.group(1), f"the ECR image of {name}"
+    return None
 
 
 def run(request: ImportRequest) -> ImportResult:
@@ -253,7 +277,7 @@ def stack_file(app: str, stack: StackImport) -> str:
     header = (
         "# yaml-language-server: $schema=./schema/stack.schema.json\n"
         f"# Imported from the Copilot application {app!r}, environment {stack.env!r}, by `mapgate import copilot`.\n"
-        f"# MIGRATION-{app}.md says where every manifest key went. Set aws:region to the environment's Region.\n"
+        f"# MIGRATION-{app}.md says where every manifest key went, and what to set before `mapgate plan -s {stack.env}`.\n"
     )
     return header + yaml.safe_dump({"config": stack.config}, sort_keys=False, allow_unicode=True, width=120)
 
