@@ -277,7 +277,8 @@ def stack_file(app: str, stack: StackImport) -> str:
     header = (
         "# yaml-language-server: $schema=./schema/stack.schema.json\n"
         f"# Imported from the Copilot application {app!r}, environment {stack.env!r}, by `mapgate import copilot`.\n"
-        f"# MIGRATION-{app}.md says where every manifest key went, and what to set before `mapgate plan -s {stack.env}`.\n"
+        f"# MIGRATION-{app}.md says where every manifest key went, and what to set before\n"
+        f"# `mapgate plan -s {stack.env}`.\n"
     )
     return header + yaml.safe_dump({"config": stack.config}, sort_keys=False, allow_unicode=True, width=120)
 
