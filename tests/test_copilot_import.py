@@ -120,6 +120,13 @@ def test_a_path_other_than_root_routes_under_its_prefix(tmp_path: Path) -> None:
     assert set(result.stacks["dev"].config["mapgate:api"]["routes"]) == {"ANY /shop", "ANY /shop/{proxy+}"}
 
 
+def test_an_env_file_is_read_once_and_the_manifest_wins(tmp_path: Path) -> None:
+    result = imported("minimal", tmp_path, app="mini", envs=("dev",))
+    environment = services(result, "dev")["front"]["environment"]
+    assert (environment["GREETING"], environment["MODE"], environment["JOBS"]) == ("hello there", "fast", "jobs")
+    assert entry(result, "copilot/front/manifest.yml", "env_file")[0] == "approximated"
+
+
 def test_sizing_platform_count_and_scaling(shop: ImportResult) -> None:
     prod, test = services(shop, "prod"), services(shop, "test")
     assert (prod["web"]["cpu"], prod["web"]["memory"], prod["web"]["architecture"]) == (512, 1024, "arm64")

@@ -79,7 +79,6 @@ NOT_SUPPORTED: dict[KeyPath, str] = {
     ("image", "credentials"): "private registry credentials are not passed: push the image to ECR",
     ("image", "labels"): "no extra Docker labels",
     ("image", "depends_on"): "one container per task: nothing to order",
-    ("env_file",): "env files are not read at deploy: move its variables into environment (or secrets)",
     ("deployment", "rolling"): "mapgate deploys 100 %/200 % with the circuit breaker and rollback",
     ("deployment", "rollback_alarms"): "the circuit breaker rolls back; alarms do not",
     ("network", "connect"): (
@@ -477,6 +476,41 @@ def _variables(view: ServiceView, ctx: Context, result: ServiceResult, svc: dict
         svc["environment"] = environment
 
 
+def _env_file(view: ServiceView, ctx: Context, result: ServiceResult, svc: dict[str, Any]) -> None:
+    """`env_file`: Copilot uploaded it to S3 at each deploy; the import reads it once, into environment."""
+    name = view.string("env_file")
+    if not name:
+        return
+    path = ctx.workspace_root / name
+    if not path.is_file():
+        view.mark(
+            ("env_file",),
+            "not supported",
+            f"{name} is not in the workspace: put its variables in services.{view.name}.environment (or secrets)",
+        )
+        result.problems.append(f"{view.name}: env_file {name} is not here; its variables are missing")
+        return
+    read: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        read[key.strip()] = value
+    environment = svc.setdefault("environment", {})
+    for key, value in read.items():
+        environment.setdefault(key, value)  # a variable in the manifest wins, as in Copilot
+    view.mark(
+        ("env_file",),
+        "approximated",
+        f"its {len(read)} variables are in services.{view.name}.environment, read once at import (Copilot read "
+        "the file at each deploy): keep secrets out of it, in secrets",
+    )
+
+
 def _secrets(view: ServiceView, svc: dict[str, Any]) -> None:
     secrets: dict[str, Any] = {}
     secrets_node = view.get("secrets")
@@ -509,6 +543,13 @@ def _secrets(view: ServiceView, svc: dict[str, Any]) -> None:
 def _http(view: ServiceView, result: ServiceResult) -> None:
     if view.kind != LBWS:
         return
+    target = view.string("http", "target_container")
+    if target and target != view.copilot_name:
+        result.findings.append(
+            f"{view.name}: the ALB sent requests to the sidecar {target!r}; the routes reach {view.name}'s own port "
+            f"instead, so whatever {target} did in front (auth, buffering, rewrites) is gone: build it into the app "
+            "or run it as a service of its own"
+        )
     path = view.string("http", "path") or "/"
     if not isinstance(view.get("http", "path"), Scalar):
         path = "/"
@@ -578,6 +619,7 @@ def map_service(view: ServiceView, ctx: Context) -> ServiceResult:
     _count(view, result, svc)
     _health(view, result, svc)
     _variables(view, ctx, result, svc)
+    _env_file(view, ctx, result, svc)
     _secrets(view, svc)
     _http(view, result)
     if view.kind == WORKER:
