@@ -83,3 +83,13 @@ def test_a_service_with_a_port_still_needs_a_health_check() -> None:
     with pytest.raises(ConfigError) as caught:
         parse_config(config, stack="dev")
     assert [p.split(":")[0] for p in caught.value.problems] == ["services.worker.healthCheck"]
+
+
+def test_a_worker_registers_no_cloud_map_instance_in_the_cost(run: StackRun) -> None:
+    from mapgate.cli.cost import estimate
+
+    inventory = Inventory.read(run)
+    (item,) = [i for i in estimate(inventory).items if i.name == "Cloud Map registered instances"]
+    listening = sum(s.tasks for s in inventory.services if s.port is not None)
+    roles = sum(s.tasks + 1 for s in inventory.services if s.election_interval)  # the election's role instances
+    assert item.quantity == listening + roles
