@@ -24,6 +24,7 @@ NOT_SUPPORTED = {
     ("cdn",): "CloudFront: put a CloudFront distribution in front of the API's domain outside mapgate",
     ("observability", "tracing"): "no X-Ray: instrument with OpenTelemetry from the app",
     ("vpc",): "Copilot ignores a top-level vpc: (it reads network.vpc), so the environment ran on its own VPC",
+    ("variables",): "Copilot reads no variables in an environment manifest: give them to each service's environment",
 }
 
 

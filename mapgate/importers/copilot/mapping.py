@@ -60,6 +60,12 @@ NOT_SUPPORTED: dict[KeyPath, str] = {
     ("http", "hosted_zone"): "set api.domain.hostedZoneId",
     ("http", "version"): "the HTTP API speaks HTTP/1.1 and HTTP/2 to clients, HTTP/1.1 to tasks",
     ("http", "redirect_to_https"): "the HTTP API only serves HTTPS",
+    ("http", "alb"): (
+        "an imported ALB: mapgate publishes through its own HTTP API; point the names the ALB served at api.domain"
+    ),
+    ("http", "target_port"): "the routes reach image.port: set services.<name>.port if the app listens elsewhere",
+    ("http", "port"): "Copilot ignores http.port (the ALB sends to image.port or http.target_port)",
+    ("vpc",): "Copilot ignores a top-level vpc: in a service manifest (it reads network.vpc)",
     ("count", "requests"): "ALB request-count scaling: scale on cpu/memory (autoscaling.cpuTarget)",
     ("count", "response_time"): "ALB response-time scaling: scale on cpu/memory (autoscaling.cpuTarget)",
     ("count", "spot_from"): (
@@ -467,13 +473,33 @@ def _variables(view: ServiceView, ctx: Context, result: ServiceResult, svc: dict
         for change in renamed:
             notes.append(f"name rewritten: {change}")
             result.findings.append(f"{view.name}.{name}: {change}")
-        if (hint := names.http_api_hints(name, value)) and view.kind == LBWS:
-            result.findings.append(f"{view.name}: {hint}")
         status: Status = "approximated" if renamed or kept else "mapped"
         detail = f"services.{view.name}.environment.{name}" + (f" ({'; '.join(notes)})" if notes else "")
         view.mark(("variables", name), status, detail)
     if environment:
         svc["environment"] = environment
+
+
+def _http_api_limits(view: ServiceView, result: ServiceResult) -> None:
+    """Variables anywhere in the service (its sidecars' too: an nginx in front often holds the timeouts) that hint
+    at a limit of the HTTP API the routes now go through."""
+    if view.kind != LBWS:
+        return
+
+    def walk(node: Any) -> None:
+        if not isinstance(node, dict):
+            return
+        for key, value in node.items():
+            if key == "variables" and isinstance(value, dict):
+                for name, item in value.items():
+                    text_value = view.interpolation.resolve(str(item))[0] if isinstance(item, Scalar) else ""
+                    hint = names.http_api_hints(name, text_value)
+                    if hint and f"{view.name}: {hint}" not in result.findings:
+                        result.findings.append(f"{view.name}: {hint}")
+            else:
+                walk(value)
+
+    walk(view.data)
 
 
 def _env_file(view: ServiceView, ctx: Context, result: ServiceResult, svc: dict[str, Any]) -> None:
@@ -620,6 +646,7 @@ def map_service(view: ServiceView, ctx: Context) -> ServiceResult:
     _health(view, result, svc)
     _variables(view, ctx, result, svc)
     _env_file(view, ctx, result, svc)
+    _http_api_limits(view, result)
     _secrets(view, svc)
     _http(view, result)
     if view.kind == WORKER:
