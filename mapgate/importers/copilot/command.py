@@ -29,9 +29,7 @@ def main(args: argparse.Namespace, project_dir: Path, out: TextIO | None = None,
     out, err = out or sys.stdout, err or sys.stderr
     if args.project_dir is None and not Path.cwd().resolve().is_relative_to(project_dir):
         project_dir = Path.cwd()  # no mapgate project here or above: write here, never into the installed package
-    request = ImportRequest(
-        workspace=args.workspace, project_dir=project_dir, app=args.app, envs=tuple(args.env), force=args.force
-    )
+    request = ImportRequest(workspace=args.workspace, project_dir=project_dir, app=args.app, envs=tuple(args.env))
     try:
         result = run(request)
         written = write(result, force=args.force)

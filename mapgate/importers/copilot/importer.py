@@ -38,7 +38,6 @@ class ImportRequest:
     project_dir: Path
     app: str | None = None
     envs: Sequence[str] = ()
-    force: bool = False
     shell: Mapping[str, str] | None = None
     """The variables `${VAR}` resolves from; the importing process's environment when None."""
 
@@ -246,13 +245,10 @@ def run(request: ImportRequest) -> ImportResult:
         env_result = map_environment(ws.environments[env].data, env_ledgers[env]) if env in ws.environments else None
         config, problems, findings = _stack_config(ws.app, env, results, env_result)
         mapgate_services = list(config["mapgate:services"].values())
-        copilot_services = [
-            {**svc, "architecture": svc.get("architecture"), "capacity": svc.get("capacity", "onDemand")}
-            for svc in mapgate_services
-        ]
         network = config["mapgate:network"]
         lines = cost.compare(
-            copilot_services=copilot_services,
+            # The import keeps Copilot's sizes, counts, platform and capacity: the same tasks on both sides.
+            copilot_services=mapgate_services,
             mapgate_services=mapgate_services,
             has_alb=any(v.kind == LBWS for v in views.values()),
             copilot_nat=any(r.private_placement for r in results.values()),
