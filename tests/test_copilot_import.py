@@ -143,6 +143,22 @@ def test_sizing_platform_count_and_scaling(shop: ImportResult) -> None:
     assert "cpu 1024 / memory 3000" in " ".join(shop.stacks["test"].problems)  # not a Fargate pair
 
 
+def test_image_size_and_command_set_only_in_overrides(shop: ImportResult) -> None:
+    reports = services(shop, "prod")["reports"]
+    assert (reports["image"], reports["cpu"], reports["desiredCount"], reports["command"]) == (
+        "public.ecr.aws/docker/library/python:3.12",
+        512,
+        1,
+        ["python", "-m", "reports"],
+    )
+    assert entry(shop, "copilot/reports/manifest.yml", "environments.prod.cpu")[0] == "mapped"
+
+
+def test_a_range_map_with_spot_from_one_runs_on_spot(shop: ImportResult) -> None:
+    queue = services(shop, "test")["queue"]
+    assert (queue["capacity"], queue["autoscaling"]) == ("spot", {"min": 1, "max": 3, "cpuTarget": 50})
+
+
 def test_image_build_location_command_and_entrypoint(shop: ImportResult) -> None:
     test = services(shop, "test")
     assert test["worker"]["image"] == {"build": "worker"}
@@ -169,7 +185,7 @@ def test_portless_backend_and_worker_service_have_no_port_records_or_peers(shop:
 
 def test_backends_are_reachable_by_every_other_service_and_that_is_reported(shop: ImportResult) -> None:
     test = services(shop, "test")
-    assert test["api-svc"]["allowFrom"] == ["queue", "web", "worker"]
+    assert test["api-svc"]["allowFrom"] == ["queue", "reports", "web", "worker"]
     assert any("tighten" in finding for finding in shop.stacks["test"].findings)
 
 
@@ -225,12 +241,22 @@ def test_what_does_not_map_is_reported_with_an_alternative(shop: ImportResult) -
         "exec",
         "variables.BUCKET.from_cfn",
         "http.healthy_threshold",
+        "http.alb",
+        "http.additional_rules",
+        "image.build.healthcheck.command",
     ):
         status, detail = entry(shop, web, key)
         assert status == "not supported", key
         assert detail, key
     env = "copilot/environments/prod/manifest.yml"
-    for key in ("http.private.internal", "cdn", "observability.tracing", "http.public.access_logs"):
+    assert entry(shop, "copilot/worker/manifest.yml", "vpc.placement")[0] == "not supported"  # misplaced
+    for key in (
+        "http.private.internal",
+        "cdn",
+        "observability.tracing",
+        "http.public.access_logs",
+        "http.public.ssl_policy",
+    ):
         assert entry(shop, env, key)[0] == "not supported", key
     assert entry(shop, "copilot/site/manifest.yml", "image.port")[0] == "not supported"
     files = {shop.ws.relative(path) for path, _ in shop.ws.extra_files}
@@ -239,6 +265,9 @@ def test_what_does_not_map_is_reported_with_an_alternative(shop: ImportResult) -
     assert "WebSockets" in findings
     assert "over 30 s" in findings
     assert "10 MB" in findings
+    assert "the ALB sent requests to the sidecar 'nginx'" in findings
+    assert "CLIENT_MAX_BODY_SIZE=20m: payloads of 10 MB or more" in findings  # a sidecar's variable
+    assert "web.PUBLIC_HOST: ${COPILOT_LB_DNS} (the ALB's DNS name) has no equivalent" in findings
 
 
 # --- the report ------------------------------------------------------------------------------------------------
@@ -289,14 +318,17 @@ def test_imported_stacks_plan_clean(tmp_path: Path) -> None:
 
 
 def test_every_imported_stack_of_the_full_workspace_validates_but_for_the_named_problems(shop: ImportResult) -> None:
-    # The fixture's worker asks for 1024 CPU / 3000 MiB on purpose: the report names it, and it is the only problem.
+    # The fixture has problems on purpose: a worker of 1024 CPU / 3000 MiB, a domain without a certificate outside
+    # prod, a service whose image only prod and test set. Each config problem is about something the report named.
     for env, stack in shop.stacks.items():
         with pytest.raises(ConfigError) as caught:
             validate(stack.config, env, FIXTURES / "shop")
-        found = [p.split(":")[0] for p in caught.value.problems]
-        named = ["services.worker.memory"] + (["api.domain"] if env != "prod" else [])  # prod has a certificate
-        assert found == named, env
-        assert [p.split(":")[0].split(" ")[0] for p in stack.problems] == ["worker", *named[1:]], env
+        named = " ".join(stack.problems)
+        for problem in caught.value.problems:
+            key = problem.split(":")[0]
+            assert (key.split(".")[1] if key.startswith("services.") else key) in named, (env, problem)
+        assert any(p.startswith("services.worker.memory") for p in caught.value.problems), env
+    assert "reports: no image.build or image.location" in " ".join(shop.stacks["staging"].problems)
 
 
 def test_nothing_is_overwritten_without_force(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

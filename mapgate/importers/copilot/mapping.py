@@ -468,7 +468,13 @@ def _variables(view: ServiceView, ctx: Context, result: ServiceResult, svc: dict
             notes.append(f"the {node.kind} {node.text} as the text {value!r}, as Copilot passes it")
         if from_shell:
             notes.append(f"${{{from_shell[0]}}} taken from the importing shell")
-        if kept:
+        if "COPILOT_LB_DNS" in kept:
+            notes.append("${COPILOT_LB_DNS} has no equivalent behind API Gateway: use the stack output apiUrl")
+            result.findings.append(
+                f"{view.name}.{name}: ${{COPILOT_LB_DNS}} (the ALB's DNS name) has no equivalent: write the API's "
+                "URL (stack output apiUrl) or api.domain"
+            )
+        elif kept:
             notes.append(f"${{{kept[0]}}} kept as written (unknown at import: set it)")
         for change in renamed:
             notes.append(f"name rewritten: {change}")
