@@ -67,7 +67,7 @@ def main() -> int:
     args = parser.parse_args()
     repos = sorted(p for p in args.corpus.iterdir() if p.is_dir())
     totals = {"mapped": 0, "approximated": 0, "not supported": 0}
-    imported = stacks = clean = named = 0
+    imported = stacks = clean = named = unaccounted = missing_rows = 0
     failed: list[str] = []
     import_seconds: list[float] = []
     plan_seconds: list[float] = []
@@ -105,6 +105,12 @@ def main() -> int:
             counts = result.counts()
             for status, n in counts.items():
                 totals[status] += n
+            # Nothing silently dropped: each key has one entry, and the report has one row per key.
+            report = next(text for path, text in result.files.items() if path.name.startswith("MIGRATION-"))
+            for ledger in result.ledgers:
+                unaccounted += len(ledger.unaccounted())
+                rows = sum(report.count(f"| `{'.'.join(key)}` |") >= 1 for key in ledger.keys)
+                missing_rows += len(ledger.keys) - rows
             ok = 0
             notes: list[str] = []
             for env, stack in result.stacks.items():
@@ -137,6 +143,7 @@ def main() -> int:
         f"{totals['approximated']} ({totals['approximated'] / keys:.0%}), not supported {totals['not supported']} "
         f"({totals['not supported'] / keys:.0%})"
     )
+    print(f"keys without an entry: {unaccounted}, keys without a row in the report: {missing_rows}")
     print(
         f"stacks: {stacks}, plan clean {clean}, stopped on problems the report names {named}, "
         f"stopped on problems it does not name {stacks - clean - named}"
