@@ -113,6 +113,9 @@ def test_a_load_balanced_web_service_gets_routes_domain_and_a_derived_health_che
         "retries": 3,
     }
     assert entry(shop, "copilot/web/manifest.yml", "http.alias")[0] == "approximated"  # two names, one domain
+    status, detail = entry(shop, "copilot/web/manifest.yml", "http.healthcheck.retries")
+    assert status == "not supported"
+    assert "Copilot ignores this key" in detail
 
 
 def test_a_path_other_than_root_routes_under_its_prefix(tmp_path: Path) -> None:

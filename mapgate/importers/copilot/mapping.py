@@ -616,7 +616,18 @@ def _http(view: ServiceView, result: ServiceResult) -> None:
             f"Copilot ignores http.{key} (it reads http.healthcheck.{key}); the container health check has its "
             "own timing",
         )
-    view.mark(("http", "healthcheck"), "approximated", "see the derived container health check")
+    if view.get("image", "healthcheck") is not None:
+        view.mark(
+            ("http", "healthcheck"),
+            "not supported",
+            "the ALB's own check: with no ALB, image.healthcheck (the container's check) alone decides health",
+        )
+    else:  # what the derived check did not read: keys the ALB's check does not have
+        view.mark(
+            ("http", "healthcheck"),
+            "not supported",
+            "Copilot ignores this key in the ALB's health check (a container check reads it under image.healthcheck)",
+        )
 
 
 def map_service(view: ServiceView, ctx: Context) -> ServiceResult:
