@@ -11,6 +11,7 @@ from mapgate.importers.copilot.errors import CopilotInputError
 from mapgate.importers.copilot.importer import ImportRequest, run, write
 
 EXIT_OK = 0
+EXIT_USAGE = 2  # the project directory cannot be written
 EXIT_BAD_INPUT = 8  # the CLI's "invalid config" code: nothing was written
 
 
@@ -36,6 +37,9 @@ def main(args: argparse.Namespace, project_dir: Path, out: TextIO | None = None,
     except CopilotInputError as error:
         print(f"error: {error}", file=err)
         return EXIT_BAD_INPUT
+    except OSError as error:
+        print(f"error: {error.filename}: cannot write: {error.strerror or error}", file=err)
+        return EXIT_USAGE
     counts = result.counts()
     print(
         f"imported {result.app}: {len(result.stacks)} stack(s), "

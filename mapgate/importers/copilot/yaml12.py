@@ -107,6 +107,8 @@ def load(path: Path) -> Document:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
         raise CopilotInputError(f"not UTF-8 text ({error.reason})", path, 1, 1) from None
+    except OSError as error:
+        raise CopilotInputError(f"cannot read it: {error.strerror or error}", path) from None
     reader = YAML(typ="rt", pure=True)
     reader.version = (1, 2)
     doc = Document(path, None)
