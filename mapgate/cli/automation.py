@@ -45,7 +45,10 @@ EXIT_MEANINGS = {
     EXIT_NO_AWS_CREDENTIALS: "no usable AWS credentials",
     EXIT_CONCURRENT_UPDATE: "another update of the stack is in progress (`pulumi cancel` if it died)",
     EXIT_REFUSED: "`up`/`destroy` refused: no `--yes` and no terminal, or the answer was not yes (destroy: the name)",
-    EXIT_INVALID_CONFIG: "the stack file is not valid YAML, or (`plan`) the config has problems; nothing was created",
+    EXIT_INVALID_CONFIG: (
+        "the stack file is not valid YAML, or (`plan`) the config has problems; nothing was created. `import`: the "
+        "workspace is bad input; nothing was written"
+    ),
     EXIT_NO_BUILDER: (
         "`up`/`preview`: Docker is missing, not running, or its builder cannot build a platform the stack needs"
     ),
