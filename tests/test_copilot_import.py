@@ -419,3 +419,18 @@ def test_an_environments_link_written_as_a_file_is_followed(tmp_path: Path) -> N
     result = run(ImportRequest(root, project_dir=tmp_path))
     assert set(result.stacks) == {"prod", "test"}
     assert "a link to ../../elsewhere/environments/" in result.ws.notes[0]
+
+
+def test_a_wildcard_alias_and_an_odd_app_name_still_give_a_stack_that_validates(tmp_path: Path) -> None:
+    web = (
+        "name: web\ntype: Load Balanced Web Service\nhttp:\n  path: /\n  alias: '*.example.com'\n"
+        "image:\n  location: nginx\n  port: 80\nenvironments:\n  dev:\n"
+    )
+    root = _workspace(tmp_path, {"web/manifest.yml": web}, app="My_Shop")
+    result = run(ImportRequest(root, project_dir=tmp_path, shell={}))
+    stack = result.stacks["dev"]
+    assert stack.config["mapgate:namespace"] == "dev.my-shop.internal"
+    assert "domain" not in stack.config["mapgate:api"]
+    assert any("alias *.example.com" in finding for finding in stack.findings)
+    assert stack.problems == []
+    validate(stack.config, "dev", tmp_path)

@@ -147,7 +147,14 @@ def _stack_config(
     api: dict[str, Any] = {}
     if routes:
         api["routes"] = routes
-    aliases = [a for r in results.values() for a in r.aliases]
+    every_alias = [a for r in results.values() for a in r.aliases]
+    aliases = [(name.lower(), zone) for name, zone in every_alias if _domain_name(name.lower())]
+    for name, _ in every_alias:
+        if not _domain_name(name.lower()):
+            findings.append(
+                f"alias {name}: api.domain takes one plain DNS name (no wildcard): serve it outside mapgate, or "
+                "name each host"
+            )
     if aliases and routes:
         domain: dict[str, Any] = {"name": aliases[0][0]}
         if aliases[0][1]:
@@ -181,6 +188,11 @@ def _stack_config(
 
 _ACM_REGION = re.compile(r"^arn:aws[a-z-]*:acm:([a-z0-9-]+):")
 _ECR_REGION = re.compile(r"^\d{12}\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com/")
+
+
+def _domain_name(name: str) -> bool:
+    labels = name.split(".")
+    return len(labels) >= 2 and len(name) <= aws_facts.DNS_NAME_MAX and all(map(aws_facts.DNS_LABEL.match, labels))
 
 
 def region_hint(certificates: Sequence[str], services: Mapping[str, Any]) -> tuple[str, str] | None:

@@ -36,7 +36,12 @@ def service_name(copilot_name: str) -> str:
 
 def namespace_for(app: str, env: str) -> str:
     """The imported stack's private DNS namespace: Copilot's `<env>.<app>.local` with mapgate's suffix."""
-    return f"{env}.{app}.internal".lower()
+    return ".".join(_label(part) for part in (env, app)) + ".internal"
+
+
+def _label(text: str) -> str:
+    """A DNS label from a Copilot name: lower case, anything else than a-z, 0-9 and '-' as '-'."""
+    return re.sub(r"[^a-z0-9-]", "-", text.lower()).strip("-")[:63] or "x"
 
 
 @dataclass
