@@ -389,6 +389,14 @@ GOOD = "name: svc\ntype: Backend Service\nimage:\n  location: nginx\n"
             "svc/manifest.yml:6:3: environment 'Prod_EU' has no manifest and cannot be a stack",
         ),
         ({"svc/manifest.yml": GOOD}, "no environment manifest and no environments: overrides"),
+        (
+            {"svc/manifest.yml": GOOD + "environments: [prod]\n"},
+            "svc/manifest.yml:5:1: environments must be a mapping of environment names",
+        ),
+        (
+            {"svc/manifest.yml": GOOD, "environments/prod/manifest.yml": "name: prod\ntype: Environment\nhttp: yes\n"},
+            "environments/prod/manifest.yml:3:1: http must be a mapping",
+        ),
     ],
 )
 def test_bad_input_is_one_line_exit_8_and_nothing_written(

@@ -26,7 +26,32 @@ SERVICE_SHAPES: dict[KeyPath, tuple[str, ...]] = {
     ("entrypoint",): ("str", _LIST),
     ("platform",): ("str", _MAP),
     ("http", "path"): ("str",),
+    ("http",): (_MAP, "bool"),
+    ("http", "alias"): ("str", _LIST, _MAP),
+    ("http", "healthcheck"): ("str", _MAP),
+    ("image", "healthcheck"): (_MAP,),
+    ("image", "healthcheck", "command"): ("str", _LIST),
+    ("image", "build", "args"): (_MAP,),
+    ("count", "range"): ("str", _MAP),
     ("network",): (_MAP,),
+    ("network", "vpc"): (_MAP,),
+    ("sidecars",): (_MAP,),
+    ("storage",): (_MAP,),
+    ("logging",): (_MAP,),
+    ("env_file",): ("str",),
+}
+ENVIRONMENT_SHAPES: dict[KeyPath, tuple[str, ...]] = {
+    ("name",): ("str",),
+    ("network",): (_MAP,),
+    ("network", "vpc"): (_MAP,),
+    ("network", "vpc", "subnets"): (_MAP,),
+    ("network", "vpc", "subnets", "public"): (_LIST,),
+    ("network", "vpc", "subnets", "private"): (_LIST,),
+    ("http",): (_MAP,),
+    ("http", "public"): (_MAP,),
+    ("http", "public", "certificates"): (_LIST,),
+    ("observability",): (_MAP,),
+    ("observability", "container_insights"): ("bool", "str"),
 }
 
 
@@ -48,34 +73,42 @@ def _get(data: Any, path: KeyPath) -> Any:
     return data
 
 
+_SCALARS = ("str", "int", "float", "bool")
+_WORDS = {"int": "a whole number", "str": "a string", "bool": "true or false"}
+
+
+def _check_shapes(doc: Document, root: KeyPath, shapes_by_path: dict[KeyPath, tuple[str, ...]]) -> None:
+    base = _get(doc.data, root)
+    for path, shapes in shapes_by_path.items():
+        node = _get(base, path)
+        if node is None or _shape(node) == "null":
+            continue
+        shape = _shape(node)
+        if shape in shapes or ("str" in shapes and shape in _SCALARS):  # go-yaml decodes any scalar into a string
+            continue
+        wanted = " or ".join(_WORDS.get(s, s) for s in shapes)
+        key = ".".join((*root, *path))
+        raise doc.error((*root, *path), f"{key} must be {wanted}: Copilot rejects this manifest")
+
+
+def check_environment(doc: Document) -> None:
+    """Raise the first key of an environment manifest Copilot would refuse."""
+    _check_shapes(doc, (), ENVIRONMENT_SHAPES)
+
+
 def check_service(doc: Document) -> None:
     """Raise the first key Copilot would refuse, as `file:line:column`."""
     roots: list[KeyPath] = [()]
     environments = doc.data.get("environments")
-    if isinstance(environments, dict):
-        for env, body in environments.items():
-            if (
-                body is not None
-                and not (isinstance(body, Scalar) and body.kind == "null")
-                and not isinstance(body, dict)
-            ):
-                raise doc.error(("environments", env), f"environments.{env} must be a mapping of overrides")
-            roots.append(("environments", env))
+    if _shape(environments) not in ("null", _MAP):
+        raise doc.error(("environments",), "environments must be a mapping of environment names")
+    for env, body in (environments if isinstance(environments, dict) else {}).items():
+        if _shape(body) not in ("null", _MAP):
+            raise doc.error(("environments", env), f"environments.{env} must be a mapping of overrides")
+        roots.append(("environments", env))
     for root in roots:
-        base = _get(doc.data, root)
-        for path, shapes in SERVICE_SHAPES.items():
-            node = _get(base, path)
-            if node is None or _shape(node) == "null":
-                continue
-            shape = _shape(node)
-            allowed = {"str": ("str", "int", "float", "bool")}  # go-yaml decodes any scalar into a string
-            ok = shape in shapes or any(shape in allowed.get(s, ()) for s in shapes)
-            if not ok:
-                wanted = " or ".join({"int": "a whole number", "str": "a string"}.get(s, s) for s in shapes)
-                raise doc.error(
-                    (*root, *path), f"{'.'.join((*root, *path))} must be {wanted}: Copilot rejects this manifest"
-                )
-        image = _get(base, ("image",))
+        _check_shapes(doc, root, SERVICE_SHAPES)
+        image = _get(_get(doc.data, root), ("image",))
         if isinstance(image, dict) and "build" in image and "location" in image:
             raise doc.error(
                 (*root, "image", "location"),

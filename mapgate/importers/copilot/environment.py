@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mapgate.importers.copilot.ledger import ManifestLedger, Status
-from mapgate.importers.copilot.mapping import get, text
+from mapgate.importers.copilot.mapping import get, items, text
 from mapgate.importers.copilot.yaml12 import plain
 
 NOT_SUPPORTED = {
@@ -45,8 +45,8 @@ def map_environment(data: dict[str, Any], ledger: ManifestLedger) -> Environment
     vpc_id = text(get(vpc, "id"))
     network: dict[str, Any] = {}
     if vpc_id:
-        private = [text(get(s, "id")) for s in get(vpc, "subnets", "private") or [] if isinstance(s, dict)]
-        public = [text(get(s, "id")) for s in get(vpc, "subnets", "public") or [] if isinstance(s, dict)]
+        private = [text(get(s, "id")) for s in items(get(vpc, "subnets", "private")) if isinstance(s, dict)]
+        public = [text(get(s, "id")) for s in items(get(vpc, "subnets", "public")) if isinstance(s, dict)]
         existing: dict[str, Any] = {"vpcId": vpc_id, "privateSubnetIds": [s for s in private if s]}
         if any(public):
             existing["publicSubnetIds"] = [s for s in public if s]

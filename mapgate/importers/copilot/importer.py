@@ -73,7 +73,7 @@ def _environment_names(ws: workspace.Workspace, extra: Sequence[str]) -> list[st
     for doc in ws.services.values():
         overrides = doc.data.get("environments")
         for env in overrides if isinstance(overrides, dict) else {}:
-            if not aws_facts.DNS_LABEL.match(env.lower()) or env != env.lower():
+            if env not in found and (not aws_facts.DNS_LABEL.match(env.lower()) or env != env.lower()):
                 raise doc.error(
                     ("environments", env),
                     f"environment {env!r} has no manifest and cannot be a stack: its name must be a DNS label "
@@ -214,6 +214,8 @@ def run(request: ImportRequest) -> ImportResult:
     ws = workspace.read(request.workspace, request.app)
     for doc in ws.services.values():
         checks.check_service(doc)
+    for doc in ws.environments.values():
+        checks.check_environment(doc)
     envs = _environment_names(ws, request.envs)
     shell = dict(os.environ) if request.shell is None else dict(request.shell)
     service_ledgers = {name: ManifestLedger(ws.relative(doc.path), doc) for name, doc in ws.services.items()}
@@ -226,7 +228,8 @@ def run(request: ImportRequest) -> ImportResult:
         views: dict[str, ServiceView] = {}
         for name, doc in ws.services.items():
             base = {k: v for k, v in doc.data.items() if k != "environments"}
-            override = (doc.data.get("environments") or {}).get(env)
+            overrides = doc.data.get("environments")
+            override = overrides.get(env) if isinstance(overrides, dict) else None
             data = merge(base, override) if isinstance(override, dict) else base
             kind = str(plain(data.get("type")))
             views[name] = ServiceView(

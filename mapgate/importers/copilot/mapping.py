@@ -128,6 +128,11 @@ def get(data: Any, *path: str) -> Any:
     return data
 
 
+def items(node: Any) -> list[Any]:
+    """A list node's items; nothing for a null or anything else (go-yaml decodes null into an empty list)."""
+    return node if isinstance(node, list) else []
+
+
 def text(node: Any) -> str | None:
     return str(node) if isinstance(node, Scalar) and node.kind != "null" else None
 
@@ -379,8 +384,8 @@ def _health(view: ServiceView, result: ServiceResult, svc: dict[str, Any]) -> No
     hc = view.get("image", "healthcheck")
     if isinstance(hc, dict):
         command = plain(hc.get("command"))
-        if isinstance(command, str):
-            command = ["CMD-SHELL", command]
+        if command is not None and not isinstance(command, list):
+            command = ["CMD-SHELL", str(command)]
         check: dict[str, Any] = {"command": [str(c) for c in command or []]}
         view.mark(("image", "healthcheck", "command"), "mapped", f"services.{view.name}.healthCheck.command")
         for key, target in (("interval", "interval"), ("timeout", "timeout"), ("start_period", "startPeriod")):
