@@ -442,3 +442,49 @@ def test_a_wildcard_alias_and_an_odd_app_name_still_give_a_stack_that_validates(
     assert any("alias *.example.com" in finding for finding in stack.findings)
     assert stack.problems == []
     validate(stack.config, "dev", tmp_path)
+
+
+def _refusal(root: Path) -> str | None:
+    """The one line an import refuses with, or None when it imports."""
+    try:
+        run(ImportRequest(root, project_dir=root, app="mini", shell={}))
+    except CopilotInputError as error:
+        return str(error)
+    return None
+
+
+def test_any_key_of_any_shape_is_imported_or_refused_never_a_crash(tmp_path: Path) -> None:
+    """Each key (and sub-key) of a service and an environment manifest, in turn, replaced by a null, a list, a map
+    and text: the import either runs or refuses with one line at that manifest."""
+    from ruamel.yaml import YAML
+
+    reader = YAML(typ="rt")
+    reader.version = (1, 2)
+    root = tmp_path / "mini"
+    shutil.copytree(FIXTURES / "minimal", root)
+    (root / "copilot" / "environments" / "dev").mkdir(parents=True)
+    shutil.copy(
+        FIXTURES / "shop" / "copilot" / "environments" / "prod" / "manifest.yml",
+        root / "copilot" / "environments" / "dev",
+    )
+    outcomes = {"imported": 0, "refused": 0}
+    for manifest in ("copilot/front/manifest.yml", "copilot/environments/dev/manifest.yml"):
+        path = root / manifest
+        original = path.read_text()
+        data = reader.load(original)
+        keys = [(k,) for k in data] + [(k, sub) for k in data if isinstance(data[k], dict) for sub in data[k]]
+        for key in keys:
+            for value in (None, [1, "x"], {"a": 1}, "text"):
+                changed_data = reader.load(original)
+                node = changed_data
+                for part in key[:-1]:
+                    node = node[part]
+                node[key[-1]] = value
+                with path.open("w") as out:
+                    reader.dump(changed_data, out)
+                refusal = _refusal(root)
+                outcomes["refused" if refusal else "imported"] += 1
+                assert refusal is None or refusal.startswith(str(path)), (key, value, refusal)  # one line, here
+        path.write_text(original)
+    assert outcomes["imported"] > 0
+    assert outcomes["refused"] > 0
