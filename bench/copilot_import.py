@@ -32,14 +32,7 @@ sys.path[:0] = [str(ROOT)]
 
 from mapgate.cli.plan import make_plan  # noqa: E402
 from mapgate.importers.copilot import CopilotInputError, ImportRequest, ImportResult, run, write  # noqa: E402
-
-
-def find_copilot_dir(repo: Path) -> Path | None:
-    found = sorted(
-        (p for p in repo.rglob("copilot") if p.is_dir() and "_linked" not in p.relative_to(repo).parts),
-        key=lambda p: len(p.parts),
-    )
-    return found[0] if found else None
+from mapgate.importers.copilot.workspace import copilot_dir_in  # noqa: E402
 
 
 def _with_stub_dockerfiles(result: ImportResult, project: Path, app: str | None) -> ImportResult:
@@ -73,7 +66,7 @@ def main() -> int:
     plan_seconds: list[float] = []
     print(f"{'workspace':58} {'mapped':>6} {'approx':>6} {'unsup':>6} {'stacks':>6} {'clean':>5} {'import s':>8}")
     for repo in repos:
-        copilot_dir = find_copilot_dir(repo)
+        copilot_dir = copilot_dir_in(repo)
         if copilot_dir is None:
             failed.append(f"{repo.name}: no copilot/ directory")
             continue

@@ -40,6 +40,16 @@ class Workspace:
             return str(path)
 
 
+def copilot_dir_in(repository: Path) -> Path | None:
+    """The shallowest `copilot/` directory of a repository, outside `_linked/` (a corpus's copies of linked
+    repositories): where a bench finds a workspace without being told."""
+    found = sorted(
+        (p for p in repository.rglob("copilot") if p.is_dir() and "_linked" not in p.relative_to(repository).parts),
+        key=lambda p: len(p.parts),
+    )
+    return found[0] if found else None
+
+
 def _copilot_dir(root: Path) -> Path:
     if (root / "copilot").is_dir():
         return root / "copilot"
