@@ -35,7 +35,10 @@ EXIT_MEANINGS = {
         "`up`/`destroy` refused: no `--yes` and no terminal, the answer was not yes (destroy: the name), "
         "or (scripts) `up` would replace resources it was not allowed to"
     ),
-    EXIT_INVALID_CONFIG: "the stack file is not valid YAML, or (`plan`) the config has problems; nothing was created",
+    EXIT_INVALID_CONFIG: (
+        "the stack file is not valid YAML, or (`plan`) the config has problems; nothing was created. `import`: the "
+        "workspace is bad input; nothing was written"
+    ),
     EXIT_NO_BUILDER: (
         "`up`/`preview`: Docker is missing, not running, or its builder cannot build a platform the stack needs"
     ),

@@ -77,17 +77,25 @@ class StackOutputs:
         pulumi.export("dashboardUrl", self.dashboard_url)
 
 
+def image_builds(cfg: StackConfig) -> dict[tuple[str, str], ImageBuild]:
+    """Each distinct build (`ImageBuild.identity`) per architecture: one image each."""
+    return {
+        (svc.image.identity, svc.architecture): svc.image
+        for svc in cfg.services.values()
+        if isinstance(svc.image, ImageBuild)
+    }
+
+
 def image_names(cfg: StackConfig) -> dict[tuple[str, str], str]:
-    """One image per (build directory, architecture), named readably; a short hash only if two names clash."""
-    keys = sorted(
-        {(svc.image.build, svc.architecture) for svc in cfg.services.values() if isinstance(svc.image, ImageBuild)}
-    )
+    """One image per (build, architecture), named after its directory; a short hash only if two names clash."""
+    builds = image_builds(cfg)
     names: dict[tuple[str, str], str] = {}
-    for directory, architecture in keys:
-        name = naming.image(directory, architecture)
+    # Plain builds first: a build with its own Dockerfile, target or args never takes the name a plain one has.
+    for identity, architecture in sorted(builds, key=lambda key: (key[0] != builds[key].build, key)):
+        name = naming.image(builds[(identity, architecture)].build, architecture)
         if name in names.values():
-            name += "-" + hashlib.sha1(directory.encode()).hexdigest()[:6]
-        names[(directory, architecture)] = name
+            name += "-" + hashlib.sha1(identity.encode()).hexdigest()[:6]
+        names[(identity, architecture)] = name
     return names
 
 
@@ -113,9 +121,10 @@ def task_environment(
         **svc.environment,
         contract.ENV_SERVICE: name,
         contract.ENV_NAMESPACE: cfg.namespace,
-        contract.ENV_PORT: str(svc.port),
         contract.ENV_EXPOSE_TASK_INFO: contract.flag(cfg.exposes_task_info),
     }
+    if svc.port is not None:
+        environment[contract.ENV_PORT] = str(svc.port)
     grpc_peers, srv_peers = peers_of(name, cfg)
     if grpc_peers:
         environment[contract.ENV_GRPC_PEERS] = contract.peer_list(grpc_peers)
@@ -196,7 +205,9 @@ def fargate_service_args(
             timeout=hc.timeout,
             retries=hc.retries,
             start_period=hc.start_period,
-        ),
+        )
+        if hc is not None
+        else None,
         environment=task_environment(name, svc, cfg, discovery, election),
         read_only_root_filesystem=svc.read_only_root_filesystem,
         log_group_name=naming.log_group_name(stack, name),
@@ -210,7 +221,7 @@ def fargate_service_args(
         subnet_ids=network.task_subnet_ids,
         assign_public_ip=network.tasks_in_public_subnets,
         security_group_id=firewall.task_security_group_ids[name],
-        registry_arn=discovery.service_arns[name],
+        registry_arn=discovery.service_arns.get(name),
         aws=context,
         tags={**tags, naming.SERVICE_TAG: name},
         redeploy=svc.redeploy,
@@ -317,8 +328,11 @@ def build(cfg: StackConfig, stack: str) -> StackOutputs:
         DiscoveryArgs(
             namespace=cfg.namespace,
             vpc_id=network.vpc_id,
+            # A service without a port gets no Cloud Map service: nobody can dial it, so no name needs to resolve.
             services={
-                name: DiscoveredService(records=svc.records, ttl=svc.dns_ttl) for name, svc in cfg.services.items()
+                name: DiscoveredService(records=svc.records, ttl=svc.dns_ttl)
+                for name, svc in cfg.services.items()
+                if svc.listens
             },
             tags=tags,
         ),
@@ -341,8 +355,19 @@ def build(cfg: StackConfig, stack: str) -> StackOutputs:
         naming.CLUSTER,
         ClusterArgs(cluster_name=naming.cluster_name(stack), container_insights=cfg.container_insights, tags=tags),
     )
+    builds = image_builds(cfg)
     images = {
-        key: ImageRepository(image_name, ImageRepositoryArgs(context=key[0], architecture=key[1], tags=tags))
+        key: ImageRepository(
+            image_name,
+            ImageRepositoryArgs(
+                context=builds[key].build,
+                architecture=key[1],
+                tags=tags,
+                dockerfile=builds[key].dockerfile,
+                target=builds[key].target,
+                args=dict(builds[key].args),
+            ),
+        )
         for key, image_name in image_names(cfg).items()
     }
 
@@ -350,7 +375,7 @@ def build(cfg: StackConfig, stack: str) -> StackOutputs:
     for name in sorted(cfg.services):
         svc = cfg.services[name]
         image = (
-            images[(svc.image.build, svc.architecture)].image_uri if isinstance(svc.image, ImageBuild) else svc.image
+            images[(svc.image.identity, svc.architecture)].image_uri if isinstance(svc.image, ImageBuild) else svc.image
         )
         services[name] = FargateService(
             name,
@@ -456,7 +481,9 @@ def build(cfg: StackConfig, stack: str) -> StackOutputs:
         api_url=api_url,
         route_urls=urls,
         namespace_name=discovery.namespace_name,
-        service_dns_names={name: f"{name}.{cfg.namespace}" for name in sorted(cfg.services)},
+        service_dns_names={
+            name: f"{name}.{cfg.namespace}" for name, svc in sorted(cfg.services.items()) if svc.listens
+        },
         cluster_name=cluster.cluster_name,
         vpc_id=network.vpc_id,
         alarm_topic_arn=alarm_topic_arn,
@@ -499,7 +526,8 @@ def status_targets(
     }
     for name in services:
         ids[f"ecs:{name}"] = services[name].service_name
-        ids[f"map:{name}"] = discovery.service_ids[name]
+        if name in discovery.service_ids:  # a service without a port has no Cloud Map service
+            ids[f"map:{name}"] = discovery.service_ids[name]
         if election is not None and name in election.roles_service_ids:
             ids[f"roles:{name}"] = election.roles_service_ids[name]
 
@@ -530,7 +558,7 @@ def status_targets(
             "services": {
                 name: {
                     "ecsService": resolved[f"ecs:{name}"],
-                    "cloudMapServiceId": resolved[f"map:{name}"],
+                    "cloudMapServiceId": resolved.get(f"map:{name}"),
                     "logGroup": naming.log_group_name(stack, name),
                     "election": election_of(name),
                 }

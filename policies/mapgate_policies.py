@@ -124,8 +124,10 @@ def container_insights_in_production(props: Mapping[str, Any], report: Report) -
 
 
 def health_checks(props: Mapping[str, Any], report: Report) -> None:
+    # A container without a port (a queue worker) is in no Cloud Map service: nothing drops it, nothing dials it.
     for container in containers(props):
-        if container.get("essential", True) and not (container.get("healthCheck") or {}).get("command"):
+        listens = bool(container.get("portMappings"))
+        if container.get("essential", True) and listens and not (container.get("healthCheck") or {}).get("command"):
             report(f"essential container {container.get('name')} has no health check, so Cloud Map cannot drop it")
 
 

@@ -61,6 +61,7 @@ def test_defaults_are_cheap_and_match_the_documented_values() -> None:
     )
     assert (web.records, web.dns_ttl) == (["A"], 10)
     hc = web.health_check
+    assert hc is not None
     assert (hc.interval, hc.timeout, hc.retries, hc.start_period) == (5, 5, 3, 60)
     assert (cfg.api.throttling.rate_limit, cfg.api.throttling.burst_limit, cfg.api.timeout_ms) == (50.0, 100, 29000)
     assert (cfg.api.access_log_retention_days, cfg.log_retention_days, cfg.container_insights) == (30, 14, False)

@@ -110,7 +110,7 @@ def test_a_deploy_that_goes_well(world: World) -> None:
     code, out, err = h.run()
     assert (code, err) == (0, "")
     assert out.splitlines() == [
-        "plan: 91 resources, 28.36 USD/month",
+        "plan: 92 resources, 28.36 USD/month",
         "preview: 48 same",
         "up: 48 create",
         "status: healthy",

@@ -73,3 +73,30 @@ def test_build_directories_with_the_same_slug_get_distinct_images() -> None:
     names = image_names(twins)
     assert len(set(names.values())) == 2
     assert names[("a-b", "arm64")] == "image-a-b-arm64"
+
+
+def test_a_build_with_its_own_dockerfile_target_and_args_is_an_image_of_its_own() -> None:
+    build = {"build": "app", "dockerfile": "app/Dockerfile", "target": "runtime", "args": {"WORKERS": 4}}
+    run = run_stack(with_prefix(changed("dev", ["services", "worker", "image"], build)))
+    images = {i.name: i.inputs for i in run.of_type(IMAGE)}
+    assert len(images) == 2
+    (other,) = [inputs for name, inputs in images.items() if name != "image-app-arm64-image"]
+    assert (other["context"], other["dockerfile"], other["target"], other["args"]) == (
+        "app",
+        "app/Dockerfile",
+        "runtime",
+        {"WORKERS": "4"},
+    )
+    assert not {"dockerfile", "target", "args"} & set(images["image-app-arm64-image"])  # the plain build is as before
+
+
+def test_a_named_dockerfile_must_exist_inside_the_project() -> None:
+    import pytest
+
+    from mapgate.config import ConfigError, parse_config
+    from mapgate.offline import as_engine_config
+
+    for dockerfile, says in (("app/Dockerfile.nope", "no Dockerfile at"), ("../Dockerfile", "inside the project")):
+        config = changed("dev", ["services", "worker", "image"], {"build": "app", "dockerfile": dockerfile})
+        with pytest.raises(ConfigError, match=says):
+            parse_config(as_engine_config(config), stack="dev", project_dir=ROOT)

@@ -234,3 +234,14 @@ def test_policy_pack_entry_point_registers_every_rule(monkeypatch: pytest.Monkey
     assert captured["name"] == "mapgate"
     assert [p.name for p in captured["policies"]] == [rule.name for rule in RULES]
     assert [p.enforcement_level for p in captured["policies"]] == [rule.enforcement for rule in RULES]
+
+
+def test_a_worker_without_a_port_needs_no_health_check() -> None:
+    worker = {
+        "image": "public.ecr.aws/docker/library/python:3.12",
+        "command": ["python", "-m", "worker"],
+        "readOnlyRootFilesystem": True,
+    }
+    run = run_stack(with_prefix(changed("prod", ["services", "jobs"], worker)), stack="prod")
+    assert evaluate(resources_of(run), only="ecs-essential-containers-health-checked") == []
+    assert evaluate(resources_of(run)) == []  # nor anything else: a worker is as sound as any service

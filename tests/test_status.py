@@ -163,6 +163,25 @@ def test_an_expired_lease_leaves_the_leader_instance_without_a_holder(world: Wor
     ]
 
 
+def test_a_service_without_a_port_is_read_without_cloud_map(world: World) -> None:
+    """A queue worker has no Cloud Map service (statusTargets says null): its tasks show, and no Cloud Map call is
+    made for it, so none can fail."""
+    worker = "worker"
+    outputs = world.outputs
+    outputs["statusTargets"]["services"][worker]["cloudMapServiceId"] = None
+    aws = Aws(REGION, session())
+    asked: list[str] = []
+    cloud_map = aws.client("servicediscovery")
+    cloud_map.meta.events.register(
+        "before-call.servicediscovery.*", lambda params, **_: asked.append(params.get("ServiceId", ""))
+    )
+    r = status.report_for(outputs, STACK, aws=aws, now=NOW)
+    (view,) = [s for s in r.services if s.name == worker]
+    assert (len(view.tasks), view.instances, view.problems) == (2, (), ())
+    assert world.cloud_map_ids[worker] not in asked
+    assert asked  # the other services' Cloud Map services were read
+
+
 def test_the_lease_shows_the_tasks_that_are_stopping(world: World) -> None:
     """A task that got SIGTERM marks itself in the lease item (the app's own LeaseStore), and status shows it."""
     leader, follower = world.tasks[ELECTED]

@@ -56,6 +56,7 @@ COMMAND_EXITS = {
     "call": (*_OPENS_A_STACK, EXIT_NO_AWS_CREDENTIALS),
     "status": (*_OPENS_A_STACK, EXIT_NO_AWS_CREDENTIALS, EXIT_UNHEALTHY, EXIT_AWS_DENIED, EXIT_CANCELLED),
     "logs": (*_OPENS_A_STACK, EXIT_NO_AWS_CREDENTIALS, EXIT_AWS_DENIED, EXIT_CANCELLED),
+    "import": (EXIT_OK, EXIT_USAGE, EXIT_INVALID_CONFIG),
 }
 
 # The API's names as this module has always offered them (main.py and tests look `open_stack` up here).

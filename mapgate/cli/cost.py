@@ -138,13 +138,13 @@ def estimate(inventory: Inventory, usage: Usage | None = None, prices: dict[str,
     # Fargate by architecture and capacity; tasks run all month at their desired count.
     vcpu_hours: dict[tuple[str, str], float] = defaultdict(float)
     gb_hours: dict[tuple[str, str], float] = defaultdict(float)
-    tasks = public_ip_tasks = 0
+    public_ip_tasks = registered = 0
     election = ElectionRequests()
     for service in inventory.services:
         key = (service.cpu_architecture, service.capacity_provider)
         vcpu_hours[key] += service.tasks * service.cpu / 1024 * hours
         gb_hours[key] += service.tasks * service.memory / 1024 * hours
-        tasks += service.tasks
+        registered += service.tasks if service.discovery is not None else 0  # a worker with no port registers none
         public_ip_tasks += service.tasks if service.public_ip else 0
         if service.election_interval:
             election.add(service.tasks, service.election_interval)
@@ -174,7 +174,7 @@ def estimate(inventory: Inventory, usage: Usage | None = None, prices: dict[str,
     items.append(
         CostItem(
             "Cloud Map registered instances",
-            tasks + election.role_instances,
+            registered + election.role_instances,
             "instance-months",
             _price(prices, "cloudMapInstanceMonth"),
         )

@@ -33,12 +33,13 @@ class ServiceNode:
     name: str
     dns_name: str
     records: str
-    ttl: int
+    ttl: int | None
+    """None, with `port`: a worker with no Cloud Map service."""
     tasks: int
     capacity: str
     architecture: str
     size: str
-    port: int
+    port: int | None
     leader_election: bool
     protocol: str = "tcp"
     scaling: tuple[int, int] | None = None
@@ -110,9 +111,13 @@ def mermaid(topo: Topology) -> str:
         lines.append("    api --> link")
     for svc in topo.services:
         cm, tasks = _id("cm", svc.name), _id("tasks", svc.name)
-        lines.append(f"    {cm}[({_label(f'Cloud Map {svc.dns_name}<br/>{svc.records} · TTL {svc.ttl}')})]")
         leader = " · elects a leader" if svc.leader_election else ""
-        tasks_text = f"{svc.name} × {svc.tasks}<br/>{svc.architecture} {svc.capacity} {svc.size} :{svc.port}{leader}"
+        port = f":{svc.port}" if svc.port is not None else "no port"
+        tasks_text = f"{svc.name} × {svc.tasks}<br/>{svc.architecture} {svc.capacity} {svc.size} {port}{leader}"
+        if svc.port is None:  # a worker: no Cloud Map service
+            lines.append(f"    {tasks}[{_label(tasks_text)}]")
+            continue
+        lines.append(f"    {cm}[({_label(f'Cloud Map {svc.dns_name}<br/>{svc.records} · TTL {svc.ttl}')})]")
         lines.append(f"    {tasks}[{_label(tasks_text)}]")
         lines.append(f"    {cm} -. health, registration .- {tasks}")
     by_service: dict[str, list[RouteFacts]] = defaultdict(list)
@@ -239,10 +244,13 @@ def _service_lines(svc: ServiceNode, called_from: list[str]) -> list[str]:
         svc.name,
         _plural(svc.tasks, "task") + scaling,
         f"{svc.capacity} · {svc.architecture} · {svc.size} CPU/MiB",
-        f":{svc.port}/{svc.protocol} · {'public IP' if svc.public_ip else 'private IP'}",
-        f"Cloud Map {svc.dns_name}",
-        f"{svc.records} · TTL {svc.ttl} s · MULTIVALUE",
+        (f":{svc.port}/{svc.protocol}" if svc.port is not None else "no port")
+        + f" · {'public IP' if svc.public_ip else 'private IP'}",
     ]
+    if svc.port is not None:
+        lines += [f"Cloud Map {svc.dns_name}", f"{svc.records} · TTL {svc.ttl} s · MULTIVALUE"]
+    else:
+        lines.append("no Cloud Map name: nothing dials it")
     if svc.leader_election:
         lines.append("elects a leader")
     return lines + called_from

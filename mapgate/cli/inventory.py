@@ -63,8 +63,8 @@ class ServiceFacts:
     task_definition: dict[str, Any]
     container: dict[str, Any]
     """The task's single container definition, parsed."""
-    discovery: dict[str, Any]
-    """The ECS-owned Cloud Map service's inputs."""
+    discovery: dict[str, Any] | None
+    """The ECS-owned Cloud Map service's inputs; None for a service without a port (it has none)."""
     roles_discovery: dict[str, Any] | None = None
     """The election's roles service's inputs, when the service elects a leader."""
     scaling: tuple[int, int] | None = None
@@ -96,14 +96,18 @@ class ServiceFacts:
         return int(self.task_definition["memory"])
 
     @property
-    def port(self) -> int:
-        return int(self.container["portMappings"][0]["containerPort"])
+    def port(self) -> int | None:
+        """The container port; None for a worker that listens on nothing."""
+        mappings = self.container.get("portMappings") or []
+        return int(mappings[0]["containerPort"]) if mappings else None
 
     @property
     def protocol(self) -> str:
         """What the port speaks, as ECS knows it: the port mapping's appProtocol, else its transport."""
-        mapping = self.container["portMappings"][0]
-        return str(mapping.get("appProtocol") or mapping["protocol"])
+        mappings = self.container.get("portMappings") or []
+        if not mappings:
+            return "none"
+        return str(mappings[0].get("appProtocol") or mappings[0]["protocol"])
 
     @property
     def public_ip(self) -> bool:
@@ -111,11 +115,11 @@ class ServiceFacts:
 
     @property
     def records(self) -> list[str]:
-        return [r["type"] for r in self.discovery["dnsConfig"]["dnsRecords"]]
+        return [r["type"] for r in self.discovery["dnsConfig"]["dnsRecords"]] if self.discovery else []
 
     @property
-    def ttl(self) -> int:
-        return int(self.discovery["dnsConfig"]["dnsRecords"][0]["ttl"])
+    def ttl(self) -> int | None:
+        return int(self.discovery["dnsConfig"]["dnsRecords"][0]["ttl"]) if self.discovery else None
 
     @property
     def election_interval(self) -> float | None:
@@ -278,7 +282,7 @@ def _services(run: StackRun) -> list[ServiceFacts]:
                 ecs=dict(ecs[name].inputs),
                 task_definition=definition,
                 container=container,
-                discovery=dict(discovery[name].inputs),
+                discovery=dict(discovery[name].inputs) if name in discovery else None,
                 roles_discovery=dict(roles[name].inputs) if name in roles else None,
                 scaling=scaling.get(str(ecs[name].state.get("name"))),
             )

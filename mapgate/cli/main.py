@@ -163,7 +163,32 @@ def parser() -> argparse.ArgumentParser:
     add_call(commands)
     add_status(commands)
     add_logs(commands)
+    add_import(commands)
     return top
+
+
+def add_import(commands: Subcommands) -> None:
+    from mapgate.importers.copilot import command
+
+    summary = "turn another tool's project into mapgate stacks: `mapgate import copilot` reads an AWS Copilot workspace"
+    codes = exit_codes(COMMAND_EXITS["import"])
+    tools = commands.add_parser(
+        "import",
+        help=summary,
+        description=textwrap.fill(summary[0].upper() + summary[1:] + ".", HELP_WIDTH),
+        epilog=codes,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    kinds = tools.add_subparsers(dest="tool", required=True, metavar="TOOL")
+    copilot = kinds.add_parser(
+        "copilot",
+        help="one Pulumi.<env>.yaml per Copilot environment, and MIGRATION-<app>.md naming where every key went",
+        epilog=codes,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    command.add_arguments(copilot)
+    copilot.add_argument("--project-dir", type=Path, default=None, help="where to write (default: found upward)")
+    copilot.set_defaults(handler=command.main)
 
 
 def _error(message: str) -> None:

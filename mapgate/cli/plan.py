@@ -173,29 +173,38 @@ def describe(typ: str, inputs: dict[str, Any]) -> str:
             return " + ".join(inputs["capacityProviders"])
         case types.TASK_DEFINITION:
             (container,) = container_definitions(inputs)
-            hc = container["healthCheck"]
-            (mapping,) = container["portMappings"]
-            protocol = f"/{mapping['appProtocol']}" if "appProtocol" in mapping else ""
+            hc = container.get("healthCheck")
+            mappings = container.get("portMappings") or []
+            port = "no port"
+            if mappings:
+                (mapping,) = mappings
+                protocol = f"/{mapping['appProtocol']}" if "appProtocol" in mapping else ""
+                port = f"port {int(mapping['containerPort'])}{protocol}"
             command = f" · runs {shlex.join(container['command'])}" if "command" in container else ""
             secrets = [s["name"] for s in container.get("secrets", [])]
-            return (
-                f"{inputs['cpu']} CPU / {inputs['memory']} MiB · {inputs['runtimePlatform']['cpuArchitecture']}"
-                f" · port {int(mapping['containerPort'])}{protocol}{command}"
+            health = (
                 f" · health {' '.join(hc['command'][1:])} every {hc['interval']}s, timeout {hc['timeout']}s,"
                 f" {plural(hc['retries'], 'retry', 'retries')}, start {hc['startPeriod']}s"
-                + (f" · secrets {', '.join(secrets)}" if secrets else "")
+                if hc
+                else " · no health check"
+            )
+            return (
+                f"{inputs['cpu']} CPU / {inputs['memory']} MiB · {inputs['runtimePlatform']['cpuArchitecture']}"
+                f" · {port}{command}{health}" + (f" · secrets {', '.join(secrets)}" if secrets else "")
             )
         case types.SSM_PARAMETER:
             return f"{inputs['name']} · {inputs['type']} · value {shown(inputs['value'])}"
         case types.ECS_SERVICE:
             (strategy,) = inputs["capacityProviderStrategies"]
             network = inputs["networkConfiguration"]
-            registry = inputs["serviceRegistries"]
-            port = f" :{int(registry['containerPort'])}" if "containerPort" in registry else ""
+            registry = inputs.get("serviceRegistries")
+            port = f" :{int(registry['containerPort'])}" if registry and "containerPort" in registry else ""
+            grace = inputs.get("healthCheckGracePeriodSeconds")
             return (
                 f"{plural(int(inputs['desiredCount']), 'task')} · {strategy['capacityProvider']}"
-                f" · {'public IP' if network['assignPublicIp'] else 'private'} · Cloud Map{port}"
-                f" · grace {int(inputs['healthCheckGracePeriodSeconds'])}s"
+                f" · {'public IP' if network['assignPublicIp'] else 'private'}"
+                + (f" · Cloud Map{port}" if registry else " · no Cloud Map")
+                + (f" · grace {int(grace)}s" if grace is not None else "")
             )
         case types.LOG_GROUP:
             return f"{inputs['name']} · {int(inputs['retentionInDays'])} days"

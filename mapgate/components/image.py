@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 from pulumi_aws import ecr
@@ -38,6 +38,12 @@ class ImageRepositoryArgs:
     architecture: str
     """`arm64` or `x86_64`: the image is built for this CPU (`aws_facts.DOCKER_PLATFORM`)."""
     tags: Mapping[str, str]
+    dockerfile: str | None = None
+    """Another Dockerfile than `<context>/Dockerfile`, relative to the project."""
+    target: str | None = None
+    """The build stage to build, instead of the last one."""
+    args: Mapping[str, str] = field(default_factory=dict)
+    """Build arguments (`--build-arg`)."""
 
 
 class ImageRepository(Component):
@@ -45,8 +51,9 @@ class ImageRepository(Component):
     the deploying machine).
 
     Creates: an `ecr.Repository` (scan on push, deleted with its images on destroy), an `ecr.LifecyclePolicy`
-    that keeps the last 10 images, and an `awsx.ecr.Image` that builds `context` for the architecture and pushes
-    it. `image_uri` is pinned by digest, so a new build rolls the tasks and an unchanged one does not.
+    that keeps the last 10 images, and an `awsx.ecr.Image` that builds `context` (with its `dockerfile`, `target`
+    and `args` when given) for the architecture and pushes it. `image_uri` is pinned by digest, so a new build
+    rolls the tasks and an unchanged one does not.
     """
 
     image_uri: pulumi.Output[str]
@@ -71,6 +78,9 @@ class ImageRepository(Component):
             repository_url=repository.repository_url,
             context=args.context,
             platform=aws_facts.DOCKER_PLATFORM[args.architecture],
+            dockerfile=args.dockerfile,
+            target=args.target,
+            args=dict(args.args) or None,
             opts=self.child_opts,
         )
         self.image_uri = image.image_uri

@@ -80,14 +80,15 @@ class FargateServiceArgs:
     # --- the task
     image: pulumi.Input[str]
     """Image reference; a built image comes pinned by digest."""
-    port: int
-    """The container port: mapped in the task, and registered in Cloud Map when `registers_srv`."""
+    port: int | None
+    """The container port: mapped in the task, and registered in Cloud Map when `registers_srv`; None: a worker."""
     cpu: int
     memory: int
     """Task size: a Fargate cpu/memory pair (validated against `aws_facts.FARGATE_MEMORY_BY_CPU`)."""
     architecture: str
     """`arm64` or `x86_64`."""
-    health_check: ContainerHealthCheck
+    health_check: ContainerHealthCheck | None
+    """None only without a port: ECS then counts a running task as healthy."""
     environment: Mapping[str, pulumi.Input[str]]
     """Every variable the container gets, the platform's `MAPGATE_*` ones included (see `mapgate.contract`)."""
     read_only_root_filesystem: bool
@@ -107,8 +108,8 @@ class FargateServiceArgs:
     subnet_ids: pulumi.Input[Sequence[str]]
     assign_public_ip: bool
     security_group_id: pulumi.Input[str]
-    registry_arn: pulumi.Input[str]
-    """The Cloud Map service ECS registers the tasks in."""
+    registry_arn: pulumi.Input[str] | None
+    """The Cloud Map service ECS registers the tasks in; None for a service without a port (nobody dials it)."""
     aws: AwsContext
     tags: Mapping[str, str]
     autoscaling: Scaling | None = None
@@ -141,23 +142,33 @@ def container_definition(
         if args.read_only_root_filesystem
         else {}
     )
-    port_mapping: dict[str, Any] = {"containerPort": args.port, "protocol": "tcp", "name": f"{name}-{args.port}"}
-    if args.protocol in aws_facts.APP_PROTOCOL:
-        port_mapping["appProtocol"] = aws_facts.APP_PROTOCOL[args.protocol]
+    ports: list[dict[str, Any]] = []
+    if args.port is not None:
+        port_mapping: dict[str, Any] = {"containerPort": args.port, "protocol": "tcp", "name": f"{name}-{args.port}"}
+        if args.protocol in aws_facts.APP_PROTOCOL:
+            port_mapping["appProtocol"] = aws_facts.APP_PROTOCOL[args.protocol]
+        ports.append(port_mapping)
+    health = (
+        {
+            "healthCheck": {
+                "command": list(hc.command),
+                "interval": hc.interval,
+                "timeout": hc.timeout,
+                "retries": hc.retries,
+                "startPeriod": hc.start_period,
+            }
+        }
+        if hc is not None
+        else {}
+    )
     command = {"command": list(args.command)} if args.command is not None else {}
     return {
         "name": name,
         "image": image,
         "essential": True,
         **command,
-        "portMappings": [port_mapping],
-        "healthCheck": {
-            "command": list(hc.command),
-            "interval": hc.interval,
-            "timeout": hc.timeout,
-            "retries": hc.retries,
-            "startPeriod": hc.start_period,
-        },
+        "portMappings": ports,
+        **health,
         "environment": [{"name": key, "value": environment[key]} for key in sorted(environment)],
         **({"secrets": container_secrets(secrets)} if secrets else {}),
         "dockerLabels": {
@@ -256,7 +267,8 @@ class FargateService(Component):
     `ecs.TaskDefinition` (awsvpc, FARGATE, cpu/memory, CPU architecture, one essential container with its port
     mapping, health check and awslogs); with an election, an `iam.RolePolicy` on the task role with exactly the
     Cloud Map and lease-table calls the election makes; an `ecs.Service` on FARGATE or FARGATE_SPOT with the Cloud
-    Map registry (container name and port for SRV), the circuit breaker with rollback, 100 %/200 % deployment bounds, a
+    Map registry (container name and port for SRV; none for a service without a port), the circuit breaker with
+    rollback, 100 %/200 % deployment bounds, a
     health-check grace period equal to the start period, ECS Exec off, and `pulumi up` waiting (up to 10 minutes)
     for steady state; and with autoscaling, an `appautoscaling.Target` and one target-tracking `Policy` per metric.
     With secrets: an `ssm.Parameter` (SecureString) per stored secret, and an `iam.RolePolicy` on the execution role
@@ -350,8 +362,10 @@ class FargateService(Component):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, *secret_resources]),
         )
 
-        registry = ecs.ServiceServiceRegistriesArgs(registry_arn=args.registry_arn)
-        if args.registers_srv:
+        registry = (
+            ecs.ServiceServiceRegistriesArgs(registry_arn=args.registry_arn) if args.registry_arn is not None else None
+        )
+        if args.registers_srv and args.registry_arn is not None:
             # SRV needs the container name and port, and they must match a port mapping.
             registry = ecs.ServiceServiceRegistriesArgs(
                 registry_arn=args.registry_arn, container_name=name, container_port=args.port
@@ -378,7 +392,7 @@ class FargateService(Component):
             # Keep every old task until its replacement is healthy in Cloud Map.
             deployment_minimum_healthy_percent=100,
             deployment_maximum_percent=200,
-            health_check_grace_period_seconds=args.health_check.start_period,
+            health_check_grace_period_seconds=args.health_check.start_period if args.health_check else None,
             enable_execute_command=False,
             # Keep tasks spread over the AZs after a zone recovers (availability, not only placement).
             availability_zone_rebalancing="ENABLED",

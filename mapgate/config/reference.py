@@ -139,19 +139,23 @@ ROWS: tuple[Row, ...] = (
     Row(
         "`….image`",
         ("services.*.image.**",),
-        "image reference, or `{build: <dir>}`",
+        "image reference, or `{build: <dir>, dockerfile?, target?, args?}`",
         "—",
         (
-            "`build` needs `<dir>/Dockerfile` inside the project. It is built for the service's architecture and pushed"
-            " to ECR."
+            "`build` needs `<dir>/Dockerfile` (or `dockerfile`, a path) inside the project; `target` picks a stage, "
+            "`args` are build arguments. It is built for the service's architecture and pushed to ECR."
         ),
     ),
     Row(
         "`….port`",
         ("services.*.port",),
         "1–65535",
-        "—",
-        "Container port: SRV records, the security group and the API route all use it.",
+        "none: a worker",
+        (
+            "Container port: SRV records, the security group and the API route all use it. Without one (a queue "
+            "worker) the service gets no Cloud Map service, no DNS name, no ingress and no route: nothing can dial "
+            "it, so `allowFrom`, `SRV`, `leaderElection` and `protocol` need a port."
+        ),
     ),
     Row(
         "`….protocol`",
@@ -220,8 +224,11 @@ ROWS: tuple[Row, ...] = (
         "`….healthCheck.command`",
         ("services.*.healthCheck.command",),
         '`["CMD", prog, args…]` or `["CMD-SHELL", "one string"]`',
-        "required",
-        "Run by ECS; its result decides Cloud Map health.",
+        "required with a port",
+        (
+            "Run by ECS; its result decides Cloud Map health. Optional without a port: ECS then counts a running "
+            "task as healthy."
+        ),
     ),
     Row(
         "`….healthCheck.interval` / `timeout` / `retries` / `startPeriod`",

@@ -133,6 +133,34 @@ def peers_exist(s: Sections) -> Iterator[Problem]:
                 yield Problem(loc, peer, unknown_name(peer, s.service_names))
 
 
+def port_services_report_health(s: Sections) -> Iterator[Problem]:
+    for name, svc in s.services.items():
+        if svc.listens and svc.health_check is None:
+            yield Problem(
+                ("services", name, "healthCheck"),
+                None,
+                "required for a service with a port: its result is the health ECS reports to Cloud Map, which "
+                "decides who gets each task's address",
+            )
+
+
+def portless_services_stay_private(s: Sections) -> Iterator[Problem]:
+    """A service without a port has no Cloud Map service: nothing may call it, and nothing can be registered."""
+    for name, svc in s.services.items():
+        if svc.listens:
+            continue
+        loc = ("services", name)
+        why = "a service without a port listens on nothing"
+        if svc.allow_from:
+            yield Problem((*loc, "allowFrom"), list(svc.allow_from), f"{why}, so nothing can call it: set port")
+        if svc.registers_srv:
+            yield Problem((*loc, "records"), list(svc.records), f"{why}: SRV records carry a port; set port")
+        if svc.leader_election:
+            yield Problem((*loc, "leaderElection"), True, f"{why}: the election reads its Cloud Map service; set port")
+        if svc.protocol != "http":
+            yield Problem((*loc, "protocol"), svc.protocol, f"{why}: protocol describes the port; set port")
+
+
 def scaling_bounds_hold(s: Sections) -> Iterator[Problem]:
     for name, svc in s.services.items():
         scaling = svc.autoscaling
@@ -291,6 +319,8 @@ def production_has_container_insights(s: Sections) -> Iterator[Problem]:
 RULES: tuple[Rule, ...] = (
     service_dns_names_fit,
     peers_exist,
+    port_services_report_health,
+    portless_services_stay_private,
     scaling_bounds_hold,
     elected_names_fit,
     routes_reach_srv_services,

@@ -6,6 +6,7 @@ written here once, on the field.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -30,20 +31,46 @@ MAX_TASKS = aws_facts.MAX_TASKS_WITH_SERVICE_DISCOVERY
 _DIGITS_AS_INT = BeforeValidator(lambda v: int(v) if isinstance(v, str) and v.isdigit() else v)
 
 
-class ImageBuild(Model):
-    """`{build: <dir>}`: a Dockerfile directory, relative to the project, built and pushed to ECR."""
+def _inside_project(value: str, kind: str, example: str) -> str:
+    if Path(value).is_absolute() or ".." in Path(value).parts:
+        raise fail(kind, f"must be a path inside the project, e.g. {example}")
+    return value
 
+
+class ImageBuild(Model):
+    """`{build: <dir>}`: a directory of the project (the build context), built and pushed to ECR.
+
+    `dockerfile` names another Dockerfile than `<dir>/Dockerfile` (a path inside the project), `target` the stage
+    to build, `args` the build arguments: what `docker build -f … --target … --build-arg …` takes.
+    """
+
+    # Before `build`, so that `build`'s check knows which Dockerfile to look for.
+    dockerfile: str | None = None
+    target: str | None = None
+    args: dict[str, ScalarString] = Field(default_factory=dict)
     build: str
+
+    @field_validator("dockerfile")
+    @classmethod
+    def _dockerfile_inside(cls, value: str | None) -> str | None:
+        return None if value is None else _inside_project(value, "dockerfile", "app/Dockerfile.worker")
 
     @field_validator("build")
     @classmethod
     def _directory_with_dockerfile(cls, value: str, info: ValidationInfo) -> str:
-        if Path(value).is_absolute() or ".." in Path(value).parts:
-            raise fail("build_dir", "must be a directory inside the project, e.g. app")
+        _inside_project(value, "build_dir", "app")
         project_dir = Path((info.context or {}).get("project_dir", "."))
-        if not (project_dir / value / "Dockerfile").is_file():
-            raise fail("build_dir", f"no Dockerfile at {project_dir / value / 'Dockerfile'!s}")
+        dockerfile = project_dir / (info.data.get("dockerfile") or Path(value) / "Dockerfile")
+        if not dockerfile.is_file():
+            raise fail("build_dir", f"no Dockerfile at {dockerfile!s}")
         return value
+
+    @property
+    def identity(self) -> str:
+        """What makes two builds one image: the directory alone, unless a Dockerfile, target or args differ."""
+        if self.dockerfile is None and self.target is None and not self.args:
+            return self.build
+        return json.dumps([self.build, self.dockerfile, self.target, sorted(self.args.items())])
 
 
 def _check_image_ref(value: str) -> str:
@@ -123,7 +150,9 @@ class ServiceConfig(Model):
     """One Fargate service registered in Cloud Map as `<name>.<namespace>`."""
 
     image: ImageRef | ImageBuild
-    port: Annotated[int, int_range(1, 65535)]
+    # None: a worker that listens on nothing (a queue consumer, a scheduler). It gets no Cloud Map service, no
+    # DNS name, no ingress and no routes: nobody can dial a task that listens on no port.
+    port: Annotated[int, int_range(1, 65535)] | None = None
     protocol: Protocol = "http"
     # The container's command, instead of the image's CMD: one image can run as two services.
     command: list[str] | None = None
@@ -134,7 +163,9 @@ class ServiceConfig(Model):
     desired_count: Annotated[int, int_range(0, MAX_TASKS)] = 2
     records: list[RecordType] = Field(default=["A"])
     dns_ttl: Annotated[int, int_range(0, aws_facts.DNS_TTL_MAX)] = 10
-    health_check: HealthCheck
+    # Required with a port (rules.port_services_report_health): its result is the health ECS pushes to Cloud Map.
+    # Without a port it is optional: ECS then counts a running task as healthy.
+    health_check: HealthCheck | None = None
     environment: dict[str, ScalarString] = Field(default_factory=dict)
     # Variables whose values ECS reads from SSM / Secrets Manager at task start; see `mapgate.config.secrets`.
     secrets: dict[str, SecretSource] = Field(default_factory=dict)
@@ -229,6 +260,11 @@ class ServiceConfig(Model):
                 fields=("protocol", "records"),
             )
         return self
+
+    @property
+    def listens(self) -> bool:
+        """Whether the service has a port, so a Cloud Map service, a DNS name and (maybe) callers."""
+        return self.port is not None
 
     @property
     def registers_srv(self) -> bool:

@@ -441,11 +441,14 @@ def collect(targets: StatusTargets, aws: Aws, stack: str, *, now: float | None =
     gather = _Gather(targets, aws)
     services = gather.services()
     running_arns = gather.running_tasks()
-    health = {name: gather.health(t.cloud_map_service_id) for name, t in targets.services.items()}
+    # A service without a port has no Cloud Map service: nothing to list, and no call made for it.
+    registered = {name: t.cloud_map_service_id for name, t in targets.services.items() if t.cloud_map_service_id}
+    health = {name: gather.health(service_id) for name, service_id in registered.items()}
     owned = {
-        name: _instance_views(gather.instances(t.cloud_map_service_id), health[name], by_owner=False)
-        for name, t in targets.services.items()
-    }
+        name: _instance_views(gather.instances(registered[name]), health[name], by_owner=False) if name in registered
+        else []
+        for name in targets.services
+    }  # fmt: skip
     roles = {
         name: _instance_views(gather.instances(t.election.roles_service_id), {}, by_owner=True)
         for name, t in targets.services.items()

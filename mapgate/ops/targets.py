@@ -8,7 +8,7 @@ Its shape (all plain JSON):
     {"version": 1, "cluster": "<ECS cluster>", "namespaceId": "ns-…", "vpcId": "vpc-…",
      "egress": "publicIp|natGateway|natGatewayPerAz|natInstance|natInstancePerAz|existing",
      "errorAlarm": "<alarm name>" | null,
-     "services": {"<svc>": {"ecsService": "…", "cloudMapServiceId": "srv-…", "logGroup": "…",
+     "services": {"<svc>": {"ecsService": "…", "cloudMapServiceId": "srv-…" | null (no port), "logGroup": "…",
                             "election": {"leaseTable": "…", "leaseKey": "<svc>", "rolesServiceId": "srv-…",
                                          "rolesServiceName": "…", "attribute": "leader"} | null}},
      "routes": {"GET /leader": {"service": "<svc>", "cloudMapService": "<name to discover>",
@@ -39,7 +39,8 @@ class ElectionTarget:
 @dataclass(frozen=True)
 class ServiceTarget:
     ecs_service: str
-    cloud_map_service_id: str
+    cloud_map_service_id: str | None
+    """None for a service without a port: it registers in no Cloud Map service."""
     log_group: str
     election: ElectionTarget | None
 
@@ -87,7 +88,7 @@ class StatusTargets:
             election = item.get("election")
             services[name] = ServiceTarget(
                 ecs_service=str(item["ecsService"]),
-                cloud_map_service_id=str(item["cloudMapServiceId"]),
+                cloud_map_service_id=None if item["cloudMapServiceId"] is None else str(item["cloudMapServiceId"]),
                 log_group=str(item["logGroup"]),
                 election=ElectionTarget(
                     lease_table=str(election["leaseTable"]),

@@ -24,24 +24,25 @@ class IngressRule:
 
 
 def plan_ingress(
-    ports: Mapping[str, int], allow_from: Mapping[str, Sequence[str]], routed: frozenset[str]
+    ports: Mapping[str, int | None], allow_from: Mapping[str, Sequence[str]], routed: frozenset[str]
 ) -> list[IngressRule]:
     """Ingress is only ever from a known security group and only on the target's own port: never a CIDR."""
     rules = []
     for name in sorted(ports):
+        port = ports[name]
+        if port is None:  # listens on nothing: no ingress at all
+            continue
         if name in routed:
-            rules.append(IngressRule(target=name, source=naming.VPC_LINK_SOURCE, port=ports[name]))
-        rules.extend(
-            IngressRule(target=name, source=peer, port=ports[name]) for peer in sorted(allow_from.get(name, ()))
-        )
+            rules.append(IngressRule(target=name, source=naming.VPC_LINK_SOURCE, port=port))
+        rules.extend(IngressRule(target=name, source=peer, port=port) for peer in sorted(allow_from.get(name, ())))
     return rules
 
 
 @dataclass(frozen=True)
 class FirewallArgs:
     vpc_id: pulumi.Input[str]
-    ports: Mapping[str, int]
-    """Each service's container port, by service name: the only port its group admits."""
+    ports: Mapping[str, int | None]
+    """Each service's container port, by service name: the only port its group admits (None: it admits nothing)."""
     allow_from: Mapping[str, Sequence[str]]
     """Per service, the other services that may call it."""
     routed: frozenset[str]
@@ -53,7 +54,8 @@ class Firewall(Component):
     """Security groups for tasks and the VPC link, and the rules between them.
 
     Creates: one `ec2.SecurityGroup` per service (egress to anywhere, so tasks reach ECR, CloudWatch Logs and
-    Cloud Map; ingress only on the service's port, from the VPC link when routed and from `allow_from` peers);
+    Cloud Map; ingress only on the service's port (none without one), from the VPC link when routed and from
+    `allow_from` peers);
     when any route exists, a security group for the VPC link whose only egress is to the routed services' ports.
     Rules are separate `vpc.SecurityGroupIngressRule` / `EgressRule` resources, so two services may allow each
     other without a cycle. Groups carry the `mapgate:service` tag (the VPC link's, `mapgate:role`), which is how
@@ -96,6 +98,7 @@ class Firewall(Component):
             )
             for service in sorted(args.routed):
                 port = args.ports[service]
+                assert port is not None  # config rules: a routed service has SRV records, so a port
                 vpc.SecurityGroupEgressRule(
                     children.vpc_link_to(service),
                     security_group_id=vpc_link_group.id,
