@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from mapgate.cli.plan import Plan, make_plan
 from tests.harness import FIXTURE_PROJECT, ROOT, StackRun, load_stack_file, run_stack
 
 
@@ -29,6 +30,19 @@ def dev_run() -> StackRun:
 @pytest.fixture(scope="session")
 def prod_run() -> StackRun:
     return run_stack(load_stack_file("prod"), stack="prod")
+
+
+@pytest.fixture(scope="session")
+def dev_plan() -> Plan:
+    """`mapgate plan -s dev` of the fixture project, made once per session (per xdist worker): read it, never
+    change it."""
+    return make_plan(FIXTURE_PROJECT, "dev")
+
+
+@pytest.fixture(scope="session")
+def prod_plan() -> Plan:
+    """`mapgate plan -s prod` of the fixture project, made once per session: read it, never change it."""
+    return make_plan(FIXTURE_PROJECT, "prod")
 
 
 @pytest.fixture(params=["dev", "prod"])

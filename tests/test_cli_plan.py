@@ -21,16 +21,6 @@ from tests.harness import FIXTURE_PROJECT, ROOT, changed, run_stack, with_prefix
 MERMAID = ROOT / "tests" / "mermaid"
 
 
-@pytest.fixture(scope="module")
-def dev_plan() -> Plan:
-    return make_plan(FIXTURE_PROJECT, "dev")
-
-
-@pytest.fixture(scope="module")
-def prod_plan() -> Plan:
-    return make_plan(FIXTURE_PROJECT, "prod")
-
-
 def test_tree_holds_every_component_and_the_settings_that_matter(dev_plan: Plan) -> None:
     text = render(dev_plan)
     for expected in [
