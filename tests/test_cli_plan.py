@@ -268,6 +268,7 @@ def test_dev_says_which_egress_wins_at_its_task_count(dev_plan: Plan) -> None:
     assert f"natInstance {730 * (0.0042 + 0.005) + 8 * 0.08:>14.2f} USD/month   <- this stack" in text
 
 
+@pytest.mark.slow
 def test_61_routed_services_break_the_vpc_link_groups_rule_quota(tmp_path: Path) -> None:
     service = {
         "image": "public.ecr.aws/nginx/nginx:1.27",
@@ -289,6 +290,7 @@ def test_61_routed_services_break_the_vpc_link_groups_rule_quota(tmp_path: Path)
     assert render(plan).startswith("validation findings:\nsecurity group firewall-vpc_link: 61 outbound rules")
 
 
+@pytest.mark.slow
 def test_60_routed_services_are_within_the_quota(tmp_path: Path) -> None:
     service = {
         "image": "public.ecr.aws/nginx/nginx:1.27",
