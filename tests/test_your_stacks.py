@@ -80,8 +80,8 @@ def test_your_stack_replaces_nothing_recorded(user_run: tuple[str, StackRun]) ->
 # -- the verdict itself, on the fixture dev stack changed as a user would change theirs ---------------------------
 
 
-def _dev_with_a_new_service() -> tuple[StackRun, set[str]]:
-    recorded = {r.urn for r in run_stack(load_stack_file("dev"), stack="dev").registrations}
+def _dev_with_a_new_service(dev_run: StackRun) -> tuple[StackRun, set[str]]:
+    recorded = {r.urn for r in dev_run.registrations}
     config = load_stack_file("dev")
     services = dict(config["mapgate:services"])
     services["reports"] = dict(services["worker"]) | {"allowFrom": ["app"]}
@@ -89,8 +89,8 @@ def _dev_with_a_new_service() -> tuple[StackRun, set[str]]:
     return run_stack(config, stack="dev"), recorded
 
 
-def test_an_added_service_is_a_note_with_the_command_never_a_failure(tmp_path: Path) -> None:
-    run, recorded = _dev_with_a_new_service()
+def test_an_added_service_is_a_note_with_the_command_never_a_failure(tmp_path: Path, dev_run: StackRun) -> None:
+    run, recorded = _dev_with_a_new_service(dev_run)
     snapshot = tmp_path / "urns.dev.txt"
     snapshot.write_text("\n".join(sorted(recorded)))
     failure, note = snapshot_verdict("dev", run, snapshot)
@@ -99,8 +99,8 @@ def test_an_added_service_is_a_note_with_the_command_never_a_failure(tmp_path: P
     assert note.endswith(RECORD)
 
 
-def test_a_removed_resource_fails_and_says_how_to_accept_it(tmp_path: Path) -> None:
-    run = run_stack(load_stack_file("dev"), stack="dev")
+def test_a_removed_resource_fails_and_says_how_to_accept_it(tmp_path: Path, dev_run: StackRun) -> None:
+    run = dev_run
     snapshot = tmp_path / "urns.dev.txt"
     recorded = {r.urn for r in run.registrations}
     snapshot.write_text("\n".join(sorted(recorded | {"urn:pulumi:dev::mapgate::mapgate:demo:Gone::gone"})))
