@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from mapgate.cli.plan import make_plan
+from mapgate.cli.plan import Plan, make_plan
 from mapgate.offline import StackRun
-from tests.harness import ROOT, load_stack_file, load_user_stack_file, run_stack, user_stacks
+from tests.harness import ROOT, load_stack_file, run_stack, user_stacks
 from tests.test_policies import evaluate, resources_of
 
 SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
@@ -53,15 +53,19 @@ def snapshot_verdict(stack: str, run: StackRun, snapshot: Path) -> tuple[str | N
 
 
 @pytest.fixture(scope="module", params=STACKS)
-def user_run(request: pytest.FixtureRequest) -> tuple[str, StackRun]:
-    stack = str(request.param)
-    return stack, run_stack(load_user_stack_file(stack), stack=stack)
+def user_plan(request: pytest.FixtureRequest) -> Plan:
+    """`mapgate plan -s STACK` of the project's own stack, as its user would run it."""
+    return make_plan(ROOT, str(request.param))
 
 
-def test_your_stack_plans_cleanly(user_run: tuple[str, StackRun]) -> None:
-    stack, _ = user_run
-    plan = make_plan(ROOT, stack)
-    assert plan.findings == []
+@pytest.fixture
+def user_run(user_plan: Plan) -> tuple[str, StackRun]:
+    assert user_plan.run is not None, user_plan.findings
+    return user_plan.stack, user_plan.run
+
+
+def test_your_stack_plans_cleanly(user_plan: Plan) -> None:
+    assert user_plan.findings == []
 
 
 def test_your_stack_breaks_no_mandatory_rule(user_run: tuple[str, StackRun]) -> None:
