@@ -3,7 +3,8 @@
 1. Ranks by longest path, with a minimum length per edge (2 for a labelled edge: its label takes the column
    between the two ends, placed like a node). The caller passes an acyclic graph (`acyclic` breaks cycles).
 2. A dummy element in every column an edge spans, so each edge moves one column at a time.
-3. Barycenter ordering sweeps, keeping the order with the fewest crossings.
+3. Barycenter ordering sweeps, each followed by swapping neighbours that cross less the other way round, keeping
+   the order with the fewest crossings. An element with no edge goes to the bottom of its column.
 4. Every element owns a horizontal band of its column (its height, never shared), and an edge runs horizontally
    inside its own element's band and straight across the empty gap between two columns. So a segment can only
    touch the boxes at its own ends and its own label: the property the tests check, by construction.
