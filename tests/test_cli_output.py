@@ -18,9 +18,9 @@ from mapgate.cli import main as cli
 from mapgate.cli.automation import COMMAND_EXITS, EXIT_MEANINGS
 from mapgate.cli.known_warnings import EXPLAINED
 from mapgate.cli.main import main, parser
-from mapgate.cli.plan import make_plan, render
+from mapgate.cli.plan import Plan, make_plan, render
 from mapgate.cli.terminal import Terminal, plural, wrap
-from tests.harness import FIXTURE_PROJECT, ROOT, changed, with_prefix
+from tests.harness import ROOT, changed, with_prefix
 
 README = (ROOT / "README.md").read_text()
 
@@ -177,8 +177,8 @@ def test_another_region_says_the_prices_are_us_east_1(tmp_path: Path) -> None:
     assert "prices: us-east-1 USD" in text
 
 
-def test_the_failure_threshold_warning_is_explained_where_it_is_printed() -> None:
-    text = render(make_plan(FIXTURE_PROJECT, "dev"))
+def test_the_failure_threshold_warning_is_explained_where_it_is_printed(dev_plan: Plan) -> None:
+    text = render(dev_plan)
     at = text.index("  failure_threshold is deprecated:")
     explanation = text[at:].splitlines()[1]
     assert explanation.startswith("    (expected: mapgate sets failure_threshold=1 on purpose.")

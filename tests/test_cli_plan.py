@@ -30,16 +30,6 @@ from tests.harness import FIXTURE_PROJECT, ROOT, changed, run_stack, with_prefix
 MERMAID = ROOT / "tests" / "mermaid"
 
 
-@pytest.fixture(scope="module")
-def dev_plan() -> Plan:
-    return make_plan(FIXTURE_PROJECT, "dev")
-
-
-@pytest.fixture(scope="module")
-def prod_plan() -> Plan:
-    return make_plan(FIXTURE_PROJECT, "prod")
-
-
 def test_tree_holds_every_component_and_the_settings_that_matter(dev_plan: Plan) -> None:
     text = render(dev_plan)
     for expected in [
@@ -289,6 +279,7 @@ def test_dev_says_which_egress_wins_at_its_task_count(dev_plan: Plan) -> None:
     assert f"natInstance {730 * (0.0042 + 0.005) + 8 * 0.08:>14.2f} USD/month   <- this stack" in text
 
 
+@pytest.mark.slow
 def test_61_routed_services_break_the_vpc_link_groups_rule_quota(tmp_path: Path) -> None:
     service = {
         "image": "public.ecr.aws/nginx/nginx:1.27",
@@ -310,6 +301,7 @@ def test_61_routed_services_break_the_vpc_link_groups_rule_quota(tmp_path: Path)
     assert render(plan).startswith("validation findings:\nsecurity group firewall-vpc_link: 61 outbound rules")
 
 
+@pytest.mark.slow
 def test_60_routed_services_are_within_the_quota(tmp_path: Path) -> None:
     service = {
         "image": "public.ecr.aws/nginx/nginx:1.27",
@@ -422,13 +414,6 @@ def test_a_routed_service_with_no_tasks_gets_an_advisory(tmp_path: Path) -> None
         "task runs: no healthy instance matches them"
     )
     assert f"advisories (valid, but worth knowing):\n  {note}" in render(plan)
-
-
-def test_the_readme_states_no_picture_size_that_no_script_measured() -> None:
-    """Picture sizes change with the layout; bench/plan.py prints them for the code it runs."""
-    readme = (ROOT / "README.md").read_text()
-    assert re.findall(r"\d[\d,]* ?[×x] ?\d[\d,]* ?px", readme) == []
-    assert "`python bench/plan.py` prints, next to each stack's time, how many pages its picture" in readme
 
 
 def _run_with(run: StackRun, extra: list[Resource]) -> StackRun:

@@ -2,63 +2,43 @@
 
 from __future__ import annotations
 
+import io
 import itertools
+import os
+import re
+import shutil
+import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
-from mapgate.cli import diagram
-from mapgate.cli.diagram import Scene, Topology, png, route_label, scenes, svg, svg_text, topology
+from mapgate.cli import diagram, layout
+from mapgate.cli.diagram import Box, Scene, Topology, png, route_label, scenes, svg, svg_text, topology
 from mapgate.cli.inventory import Inventory
 from mapgate.cli.layout import Rect
-from mapgate.cli.plan import make_plan
-from tests.harness import FIXTURE_PROJECT, run_stack, with_prefix
+from mapgate.cli.plan import Plan
+from mapgate.cli.text_metrics import DEJAVU_SANS_ADVANCE, DEJAVU_UNITS_PER_EM
+from tests import pictures
+from tests.harness import ROOT, run_stack, with_prefix
+from tests.pictures import SIZES, crossings, empty_band, generated, same_page_stubs
 
-HEALTH = {"command": ["CMD", "python", "-m", "mapgate_app.healthcheck"], "startPeriod": 15}
 PAGE_BOUND = (3200, 2400)
 """No page of the picture is wider or taller than this, at any number of services."""
 
 
-def generated(count: int) -> dict[str, Any]:
-    """A chain of calls (each service allowed from the one before, so at 50 it must be paginated), a fan-out
-    from svc-000 to every fourth service (edges spanning columns and pages), and a cycle (svc-001 <-> svc-002)."""
-    services: dict[str, Any] = {}
-    routes: dict[str, Any] = {}
-    for i in range(count):
-        name = f"svc-{i:03d}"
-        allow = [f"svc-{i - 1:03d}"] if i else []
-        if i % 4 == 2:
-            allow.append("svc-000")
-        if i == 1 and count > 2:
-            allow.append("svc-002")
-        services[name] = {
-            "image": "public.ecr.aws/nginx/nginx:1.27",
-            "port": 8000 + i,
-            "records": ["A", "SRV"],
-            "desiredCount": 2,
-            "capacity": "spot" if i % 2 else "onDemand",
-            "healthCheck": HEALTH,
-            "allowFrom": sorted(set(allow)),
-        }
-        if i == 0:
-            services[name]["leaderElection"] = True
-            services[name]["autoscaling"] = {"min": 2, "max": 6, "cpuTarget": 60}
-            routes["GET /leader"] = {"service": name, "attributes": {"leader": "true"}}
-        if i % 3 == 0:
-            routes[f"GET /{name}"] = {"service": name}
-    return {
-        "network": {"availabilityZones": 2, "egress": "natGateway"},
-        "services": services,
-        "api": {"routes": routes},
-    }
-
-
-@pytest.fixture(scope="module", params=[1, 3, 10, 50])
+@pytest.fixture(scope="module", params=SIZES)
 def generated_topology(request: pytest.FixtureRequest) -> Topology:
-    return topology(Inventory.read(run_stack(with_prefix(generated(request.param)))), f"gen-{request.param}")
+    """Built directly (milliseconds, not a Pulumi run); the next test proves it is what a run gives."""
+    return pictures.generated_topology(request.param, f"gen-{request.param}")
+
+
+def test_the_generated_topology_is_what_the_program_run_gives() -> None:
+    """Ties tests/pictures.py's Topology to the program: at 10 services it has every feature (chain, fan-out,
+    cycle, a service with no line at all)."""
+    run = run_stack(with_prefix(generated(10)))
+    assert topology(Inventory.read(run), "gen-10") == pictures.generated_topology(10, "gen-10")
 
 
 def _crosses(start: tuple[float, float], end: tuple[float, float], rect: Rect) -> bool:
@@ -134,16 +114,48 @@ def test_every_service_is_on_one_page_and_pages_stay_bounded(generated_topology:
 
 
 def test_fifty_services_are_paginated_with_stubs_that_name_the_page() -> None:
-    topo = topology(Inventory.read(run_stack(with_prefix(generated(50)))), "gen-50")
-    pictured = scenes(topo)
+    pictured = scenes(pictures.generated_topology(50))
     assert len(pictured) >= 50 // diagram.MAX_SERVICES_PER_PAGE
     page_of = {b.key: i for i, s in enumerate(pictured) for b in s.boxes if b.kind == "service"}
     stubs = [(i, b) for i, s in enumerate(pictured) for b in s.boxes if b.kind == "stub"]
-    assert {where for _, stub in stubs for where in stub.lines[1:]} >= {"on this page", "on page 2"}
+    assert {where for _, stub in stubs for where in stub.lines[1:]} >= {"on page 2", "on page 4"}
     for i, stub in stubs:
         name = stub.key.removeprefix("stub:")
         page = page_of[f"svc:{name}"]
-        assert stub.lines == (name, "on this page" if page == i else f"on page {page + 1}")
+        assert page != i, f"page {i + 1}: a stub for {name}, drawn on the same page"
+        assert stub.lines == (name, f"on page {page + 1}")
+
+
+def test_a_chain_longer_than_a_row_runs_back_to_its_callee_on_the_same_page() -> None:
+    """At 10 services, svc-002 calls svc-003 at the end of a row of MAX_DEPTH: svc-003 starts a new row, and the
+    call is drawn back into its right side, not as a stub saying "on this page"."""
+    (scene,) = scenes(pictures.generated_topology(10))
+    (arrow,) = [a for a in scene.arrows if (a.source, a.target) == ("svc:svc-002", "svc:svc-003")]
+    caller, callee = scene.box(arrow.source).rect, scene.box(arrow.target).rect
+    assert callee.x1 < caller.x0
+    assert arrow.points[0][0] == caller.x0
+    assert arrow.points[-1][0] == callee.x1
+    assert not [b.key for b in scene.boxes if b.kind == "stub"]
+    assert "called by svc-002 (on this page)" not in scene.box("svc:svc-003").lines
+
+
+def test_page_measures(generated_topology: Topology) -> None:
+    """The picture's measures (bench/picture.py prints them): no stub pointing at its own page, no tall empty band
+    (a box floating far from the rest), and few crossings (none where the page is the chain alone)."""
+    for i, scene in enumerate(scenes(generated_topology)):
+        where = f"{generated_topology.stack} page {i + 1}"
+        assert same_page_stubs(scene) == [], where
+        assert empty_band(scene) <= 0.1, where
+        fan_out = any(a.source == "svc:svc-000" for a in scene.arrows)
+        assert crossings(scene) <= (5 if fan_out else 0), where
+
+
+def test_a_service_with_no_line_sits_below_the_others_without_a_gap() -> None:
+    (scene,) = scenes(pictures.generated_topology(10))
+    lonely = scene.box("svc:svc-007").rect
+    column = [b.rect for b in scene.boxes if b.kind == "service" and b.rect.x0 == lonely.x0 and b.rect != lonely]
+    above = max(column, key=lambda r: r.y1)
+    assert above.y1 < lonely.y0 <= above.y1 + layout.ROW_GAP + 0.5
 
 
 def test_svg_is_well_formed_with_one_element_per_scene_element(generated_topology: Topology, tmp_path: Path) -> None:
@@ -161,13 +173,13 @@ def test_svg_is_well_formed_with_one_element_per_scene_element(generated_topolog
 
 
 def test_png_pages_have_the_scene_size_and_stale_pages_go(tmp_path: Path) -> None:
-    big = topology(Inventory.read(run_stack(with_prefix(generated(50)))), "x")
+    big = pictures.generated_topology(50, "x")
     pictured = scenes(big)
     png(big, tmp_path / "x.png")
     for i, scene in enumerate(pictured):
         with Image.open(tmp_path / ("x.png" if i == 0 else f"x-{i + 1}.png")) as image:
             assert image.size == (scene.width, scene.height)
-    png(topology(Inventory.read(run_stack(with_prefix(generated(3)))), "x"), tmp_path / "x.png")
+    png(pictures.generated_topology(3, "x"), tmp_path / "x.png")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.png"]
 
 
@@ -175,10 +187,14 @@ def _texts(scene: Scene, key: str) -> tuple[str, ...]:
     return scene.box(key).lines
 
 
-def test_dev_and_prod_look_different_where_they_differ() -> None:
-    dev, prod = (
-        scenes(topology(Inventory.read(make_plan(FIXTURE_PROJECT, s).checked()[0]), s))[0] for s in ("dev", "prod")
-    )
+@pytest.fixture(scope="module")
+def dev_prod_scenes(dev_plan: Plan, prod_plan: Plan) -> list[Scene]:
+    """The fixture project's dev and prod pictures, as `mapgate plan` draws them."""
+    return [scenes(topology(Inventory.read(plan.checked()[0]), plan.stack))[0] for plan in (dev_plan, prod_plan)]
+
+
+def test_dev_and_prod_look_different_where_they_differ(dev_prod_scenes: list[Scene]) -> None:
+    dev, prod = dev_prod_scenes
     assert "egress: NAT instance t4g.nano (one, shared by every AZ)" in _texts(dev, "network")
     assert "egress: 3 NAT gateways, one per AZ" in _texts(prod, "network")
     assert _texts(dev, "network")[0] == "VPC in 2 AZs: us-east-1a, us-east-1b"
@@ -220,8 +236,8 @@ def test_the_network_panel_says_how_tasks_reach_out(egress: str, line: str, task
     assert f":8000/tcp · {ip}" in _texts(scene, "svc:svc-000")
 
 
-def test_the_picture_says_which_routes_are_protected() -> None:
-    topo = topology(Inventory.read(make_plan(FIXTURE_PROJECT, "prod").checked()[0]), "prod")
+def test_the_picture_says_which_routes_are_protected(prod_plan: Plan) -> None:
+    topo = topology(Inventory.read(prod_plan.checked()[0]), "prod")
     labels = {route.route_key: route_label(route) for route in topo.routes}
     assert labels == {
         "GET /": "GET /",
@@ -232,3 +248,117 @@ def test_the_picture_says_which_routes_are_protected() -> None:
     assert {label for label in labels.values() if "[IAM]" in label} <= {
         line for box in scene.boxes for line in box.lines
     }
+
+
+RSVG = shutil.which("rsvg-convert")
+DEJAVU_SANS = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+
+
+def _needs(tool: object, install: str) -> None:
+    """Skip on a developer's machine without it; CI (.ci/run installs it) must never skip."""
+    if not tool:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must install {install} (see .ci/run)")
+        pytest.skip(f"needs {install}")
+
+
+def _text_outside_boxes(scene: Scene, family: str | None) -> list[str]:
+    """Render only the scene's text with librsvg (in `family`, or as the SVG names its fonts) on a canvas 100 px
+    larger all round, and list the places where ink lies outside every box's inside and outside the page."""
+    document = svg_text(scene)
+    document = re.sub(r"<(rect|polyline|polygon) [^>]*/>\n", "", document)
+    document = document.replace(
+        f'viewBox="0 0 {scene.width} {scene.height}"',
+        f'viewBox="-100 -100 {scene.width + 200} {scene.height + 200}"',
+    ).replace(
+        f'width="{scene.width}" height="{scene.height}"', f'width="{scene.width + 200}" height="{scene.height + 200}"'
+    )
+    if family is not None:
+        document = re.sub(r'font-family="[^"]*"', f'font-family="{family}"', document)
+    assert RSVG
+    rendered = subprocess.run([RSVG, "--format=png"], input=document.encode(), capture_output=True, check=True)
+    image = Image.open(io.BytesIO(rendered.stdout)).convert("RGBA")
+    page = Image.new("RGBA", image.size, (255, 255, 255, 255))
+    page.alpha_composite(image)
+    ink = page.convert("L")
+    allowed = ImageDraw.Draw(ink)
+    for box in scene.boxes:  # inside the 2 px border
+        r = box.rect
+        allowed.rectangle((r.x0 + 102, r.y0 + 102, r.x1 + 98, r.y1 + 98), fill=255)
+    for caption in scene.captions:  # free text, but on the page
+        allowed.rectangle(
+            (100, caption.y + 100 - 1.5 * caption.size, 100 + scene.width, caption.y + 100 + 0.5 * caption.size),
+            fill=255,
+        )
+    found = ink.point(lambda v: 255 if v < 160 else 0).getbbox()
+    if found is None:
+        return []
+    x0, y0, x1, y1 = (v - 100 for v in found)
+    return [f"ink at x {x0}..{x1}, y {y0}..{y1} of a {scene.width} x {scene.height} page"]
+
+
+def _families_to_render() -> list[str | None]:
+    """DejaVu Sans, the widest common fallback, always; and the SVG as it names its fonts when this machine has
+    one of them (else librsvg falls back to DejaVu Sans, the same picture again)."""
+    named = ["Aileron", "Helvetica", "Arial"]
+    fc_list = shutil.which("fc-list")
+    if fc_list and not any(subprocess.run([fc_list, f":family={f}"], capture_output=True).stdout for f in named):
+        return ["DejaVu Sans"]
+    return ["DejaVu Sans", None]
+
+
+def test_no_text_runs_past_its_box_in_a_real_svg_renderer(dev_prod_scenes: list[Scene]) -> None:
+    """librsvg draws the SVG with whatever font it has for the names in font-family, or DejaVu Sans, the widest
+    common fallback (the issue's case was the network panel's "egress: 1 NAT gateway, shared by every AZ").
+    Every line stays inside its box, and the title and legend on the page."""
+    _needs(RSVG, "rsvg-convert (Debian: librsvg2-bin)")
+    checked = dev_prod_scenes + [s for n in SIZES for s in scenes(pictures.generated_topology(n, f"gen-{n}"))]
+    assert any("egress: 1 NAT gateway, shared by every AZ" in b.lines for s in checked for b in s.boxes)
+    problems = [
+        f"{family or 'as named'}, scene {i}: {problem}"
+        for family in _families_to_render()
+        for i, scene in enumerate(checked)
+        for problem in _text_outside_boxes(scene, family)
+    ]
+    assert problems == []
+
+
+def test_the_overflow_check_sees_text_past_its_box() -> None:
+    _needs(RSVG, "rsvg-convert (Debian: librsvg2-bin)")
+    (scene,) = scenes(pictures.generated_topology(1))
+    panel = scene.box("network")
+    squeezed = Box(
+        panel.key, panel.kind, Rect(panel.rect.x0, panel.rect.y0, panel.rect.x0 + 120, panel.rect.y1), panel.lines
+    )
+    scene.boxes[scene.boxes.index(panel)] = squeezed
+    assert _text_outside_boxes(scene, None)
+
+
+def test_the_fallback_font_widths_are_dejavu_sans() -> None:
+    """mapgate/cli/text_metrics.py keeps DejaVu Sans's advance widths so that sizing needs no font installed:
+    they are the real font's (fonts-dejavu-core, which librsvg2-bin brings)."""
+    _needs(DEJAVU_SANS.exists(), "DejaVu Sans (Debian: fonts-dejavu-core)")
+    font = ImageFont.truetype(str(DEJAVU_SANS), DEJAVU_UNITS_PER_EM)
+    assert {char: font.getlength(char) for char in DEJAVU_SANS_ADVANCE} == DEJAVU_SANS_ADVANCE
+    every_line = {
+        line for n in SIZES for s in scenes(pictures.generated_topology(n)) for b in s.boxes for line in b.lines
+    }
+    assert set("".join(every_line)) <= set(DEJAVU_SANS_ADVANCE)
+
+
+def test_every_picture_size_the_readme_states_is_what_the_layout_draws() -> None:
+    """The README quotes page sizes (what `python bench/picture.py` prints); each must be the layout's own, at the
+    stack sizes the tests draw, so a layout change that moves them fails here until the README says so."""
+    measured = {}
+    for count in SIZES:
+        pages = scenes(pictures.generated_topology(count))
+        measured[count] = (len(pages), max(p.width for p in pages), max(p.height for p in pages))
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    (one, three, ten, fifty) = (measured[n] for n in SIZES)
+    assert (one[0], three[0], ten[0]) == (1, 1, 1)
+    assert (
+        f"1 service gives a page of {one[1]} × {one[2]} px, 3 give {three[1]} × {three[2]}, "
+        f"10 give {ten[1]} × {ten[2]}, and 50 give {fifty[0]} pages of at most {fifty[1]} × {fifty[2]} px"
+    ) in readme
+    stated = {(int(w), int(h)) for w, h in re.findall(r"\b(\d{3,4}) × (\d{3,4})\b", readme)}
+    assert stated <= {(w, h) for _, w, h in measured.values()}, "a size in the README that no layout draws"

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from mapgate.cli.layout import EdgeSpec, acyclic, layout
+from mapgate.cli.layout import ROW_GAP, EdgeSpec, _crossings, _transpose, acyclic, layout
 
 
 def test_acyclic_turns_around_the_edge_that_closes_a_cycle() -> None:
@@ -43,3 +43,23 @@ def test_a_reversed_edge_is_drawn_from_its_target() -> None:
     placed = layout({"a": (40.0, 20.0), "b": (40.0, 20.0)}, [EdgeSpec("a", "b", reversed=True)])
     assert placed.edges[0][0][0] == placed.nodes["b"].x0
     assert placed.edges[0][-1][0] == placed.nodes["a"].x1
+
+
+def test_an_element_with_no_edge_packs_below_its_column_without_a_gap() -> None:
+    """Listed first, with no edge: it still goes to the bottom of its column, right under the last linked element,
+    instead of keeping its own place far above the others (the issue's floating box)."""
+    sizes = {"lonely": (40.0, 30.0), "a": (40.0, 20.0), "b": (40.0, 20.0), "c": (40.0, 200.0), "d": (40.0, 20.0)}
+    placed = layout(sizes, [EdgeSpec("c", "d"), EdgeSpec("a", "d"), EdgeSpec("b", "d")])
+    n = placed.nodes
+    column = [n[k] for k in ("a", "b", "c")]
+    assert n["lonely"].x0 == n["a"].x0
+    assert n["lonely"].y0 == max(r.y1 for r in column) + ROW_GAP
+
+
+def test_transposing_neighbours_removes_a_crossing_the_sweeps_leave() -> None:
+    layers = [["a", "b"], ["d", "c"]]
+    up = {"c": ["a"], "d": ["b"], "a": [], "b": []}
+    down = {"a": ["c"], "b": ["d"], "c": [], "d": []}
+    assert _crossings(layers, up) == 1
+    _transpose(layers, up, down)
+    assert _crossings(layers, up) == 0

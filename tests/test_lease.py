@@ -172,6 +172,7 @@ def random_call(rng: random.Random, item: dict[str, Any], now: int) -> tuple[int
     return index, calls[index]
 
 
+@pytest.mark.slow
 def test_every_request_fits_botocore_and_the_simulations_table_answers_like_moto(dynamodb: Any) -> None:
     recording = RecordingClient(dynamodb)
     real = LeaseStore(recording, table=TABLE, name="app")

@@ -40,6 +40,7 @@ def adversarial_config() -> dict[str, Any]:
     return config
 
 
+@pytest.mark.slow
 def test_no_two_resources_share_a_logical_name() -> None:
     run = run_stack(with_prefix(adversarial_config()))
     names = Counter(r.name for r in run.registrations if not r.typ.startswith("mapgate:"))

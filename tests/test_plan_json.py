@@ -9,7 +9,7 @@ import pytest
 
 from mapgate.cli import plan_json
 from mapgate.cli.main import main
-from mapgate.cli.plan import diff_warnings, make_plan
+from mapgate.cli.plan import Plan, diff_warnings, make_plan
 from tests.harness import FIXTURE_PROJECT, ROOT, changed, with_prefix
 from tests.test_cli_plan import _project_with
 
@@ -23,7 +23,7 @@ def project_with(tmp_path: Path, config: dict[str, object]) -> Path:
     return project
 
 
-def test_the_document_lists_every_urn_and_the_cost(tmp_path: Path) -> None:
+def test_the_document_lists_every_urn_and_the_cost(tmp_path: Path, dev_plan: Plan) -> None:
     assert main(["plan", "-s", "dev", "--out", str(tmp_path), "--json", str(tmp_path / "dev.json")]) == 0
     written = json.loads((tmp_path / "dev.json").read_text())
     assert written["schema"] == plan_json.SCHEMA == "mapgate-plan/1"
@@ -31,8 +31,7 @@ def test_the_document_lists_every_urn_and_the_cost(tmp_path: Path) -> None:
     # the snapshot keeps pre-0.2 URNs that aliases carry over; the document lists what the program registers
     aliases = {a for r in written["resources"] for a in r["aliases"]}
     assert set((SNAPSHOTS / "urns.dev.txt").read_text().split()) <= urns | aliases
-    plan = make_plan(FIXTURE_PROJECT, "dev")
-    assert written["cost"]["totalPerMonth"] == round(plan.checked()[1].total_usd, 2)
+    assert written["cost"]["totalPerMonth"] == round(dev_plan.checked()[1].total_usd, 2)
     table = next(r for r in written["resources"] if r["urn"].endswith("::election-lease_table"))
     assert table["inputs"]["billingMode"] == "PAY_PER_REQUEST"
 
@@ -45,8 +44,8 @@ def test_a_plan_compared_with_itself_has_no_changes(tmp_path: Path, capsys: pyte
     assert f"no changes between {out} and this plan" in capsys.readouterr().out
 
 
-def test_the_diff_names_added_changed_and_security_changes(tmp_path: Path) -> None:
-    before = plan_json.document(make_plan(FIXTURE_PROJECT, "dev"))
+def test_the_diff_names_added_changed_and_security_changes(tmp_path: Path, dev_plan: Plan) -> None:
+    before = plan_json.document(dev_plan)
     config = changed("dev", ["services", "worker", "port"], 9090)
     health = {"command": ["CMD", "true"]}
     # A service the dev stack does not have yet (it already has a cache).
@@ -68,8 +67,8 @@ def test_the_diff_names_added_changed_and_security_changes(tmp_path: Path) -> No
     )
 
 
-def test_a_removed_service_is_deleted_and_its_policy_change_is_spelled_out(tmp_path: Path) -> None:
-    before = plan_json.document(make_plan(FIXTURE_PROJECT, "dev"))
+def test_a_removed_service_is_deleted_and_its_policy_change_is_spelled_out(tmp_path: Path, dev_plan: Plan) -> None:
+    before = plan_json.document(dev_plan)
     config = changed("dev", ["services", "app", "leaderElection"], False)
     for key in ("GET /leader", "GET /follower"):
         del config["api"]["routes"][key]

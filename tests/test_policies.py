@@ -72,8 +72,14 @@ def test_dev_has_no_violations_now_its_tasks_are_private(dev_run: StackRun) -> N
     assert evaluate(resources_of(dev_run)) == []
 
 
-def test_public_ip_tasks_are_advised(dev_run: StackRun) -> None:
-    run = run_stack(with_prefix(changed("dev", ["network", "egress"], "publicIp")))
+@pytest.fixture(scope="module")
+def public_ip_run() -> StackRun:
+    """The dev stack with public task IPs and no NAT (read only)."""
+    return run_stack(with_prefix(changed("dev", ["network", "egress"], "publicIp")))
+
+
+def test_public_ip_tasks_are_advised(dev_run: StackRun, public_ip_run: StackRun) -> None:
+    run = public_ip_run
     violations = evaluate(resources_of(run))
     assert {(v.policy, v.enforcement, v.resource) for v in violations} == {
         ("ecs-public-ip", "advisory", f"urn:{APP.ecs_service}"),
@@ -190,8 +196,8 @@ def test_least_privilege_allows_star_only_for_actions_without_resources(prod_run
     ]
 
 
-def test_the_nat_rule_is_silent_without_nat() -> None:
-    run = run_stack(with_prefix(changed("dev", ["network", "egress"], "publicIp")))
+def test_the_nat_rule_is_silent_without_nat(public_ip_run: StackRun) -> None:
+    run = public_ip_run
     assert evaluate(resources_of(run), only="ecs-no-public-ip-behind-nat") == []
 
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from mapgate.cli.plan import make_plan
+from mapgate.cli.plan import Plan, make_plan
 from mapgate.offline import StackRun
-from tests.harness import ROOT, load_stack_file, load_user_stack_file, run_stack, user_stacks
+from tests.harness import ROOT, load_stack_file, run_stack, user_stacks
 from tests.test_policies import evaluate, resources_of
 
 SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
@@ -53,15 +53,19 @@ def snapshot_verdict(stack: str, run: StackRun, snapshot: Path) -> tuple[str | N
 
 
 @pytest.fixture(scope="module", params=STACKS)
-def user_run(request: pytest.FixtureRequest) -> tuple[str, StackRun]:
-    stack = str(request.param)
-    return stack, run_stack(load_user_stack_file(stack), stack=stack)
+def user_plan(request: pytest.FixtureRequest) -> Plan:
+    """`mapgate plan -s STACK` of the project's own stack, as its user would run it."""
+    return make_plan(ROOT, str(request.param))
 
 
-def test_your_stack_plans_cleanly(user_run: tuple[str, StackRun]) -> None:
-    stack, _ = user_run
-    plan = make_plan(ROOT, stack)
-    assert plan.findings == []
+@pytest.fixture
+def user_run(user_plan: Plan) -> tuple[str, StackRun]:
+    assert user_plan.run is not None, user_plan.findings
+    return user_plan.stack, user_plan.run
+
+
+def test_your_stack_plans_cleanly(user_plan: Plan) -> None:
+    assert user_plan.findings == []
 
 
 def test_your_stack_breaks_no_mandatory_rule(user_run: tuple[str, StackRun]) -> None:
@@ -80,8 +84,8 @@ def test_your_stack_replaces_nothing_recorded(user_run: tuple[str, StackRun]) ->
 # -- the verdict itself, on the fixture dev stack changed as a user would change theirs ---------------------------
 
 
-def _dev_with_a_new_service() -> tuple[StackRun, set[str]]:
-    recorded = {r.urn for r in run_stack(load_stack_file("dev"), stack="dev").registrations}
+def _dev_with_a_new_service(dev_run: StackRun) -> tuple[StackRun, set[str]]:
+    recorded = {r.urn for r in dev_run.registrations}
     config = load_stack_file("dev")
     services = dict(config["mapgate:services"])
     services["reports"] = dict(services["worker"]) | {"allowFrom": ["app"]}
@@ -89,8 +93,8 @@ def _dev_with_a_new_service() -> tuple[StackRun, set[str]]:
     return run_stack(config, stack="dev"), recorded
 
 
-def test_an_added_service_is_a_note_with_the_command_never_a_failure(tmp_path: Path) -> None:
-    run, recorded = _dev_with_a_new_service()
+def test_an_added_service_is_a_note_with_the_command_never_a_failure(tmp_path: Path, dev_run: StackRun) -> None:
+    run, recorded = _dev_with_a_new_service(dev_run)
     snapshot = tmp_path / "urns.dev.txt"
     snapshot.write_text("\n".join(sorted(recorded)))
     failure, note = snapshot_verdict("dev", run, snapshot)
@@ -99,8 +103,8 @@ def test_an_added_service_is_a_note_with_the_command_never_a_failure(tmp_path: P
     assert note.endswith(RECORD)
 
 
-def test_a_removed_resource_fails_and_says_how_to_accept_it(tmp_path: Path) -> None:
-    run = run_stack(load_stack_file("dev"), stack="dev")
+def test_a_removed_resource_fails_and_says_how_to_accept_it(tmp_path: Path, dev_run: StackRun) -> None:
+    run = dev_run
     snapshot = tmp_path / "urns.dev.txt"
     recorded = {r.urn for r in run.registrations}
     snapshot.write_text("\n".join(sorted(recorded | {"urn:pulumi:dev::mapgate::mapgate:demo:Gone::gone"})))

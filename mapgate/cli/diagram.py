@@ -5,13 +5,13 @@ rendered by GitHub), and one `Scene` (boxes, polylines, labels; laid out by mapg
 PNG (Pillow) and SVG. No Graphviz or browser needed: `mapgate plan` works with pip alone.
 
 Past `MAX_SERVICES_PER_PAGE` services the picture is paginated (`dev.png`, `dev-2.png`, ...), and a chain of
-calls longer than `MAX_DEPTH` services continues on a new row: such a call ends in a small stub box that names
-the page of its callee, so each page stays readable at full size instead of growing into one wide strip.
+calls longer than `MAX_DEPTH` services continues on a new row, the call drawn back from right to left, so each
+page stays readable at full size instead of growing into one wide strip. A call to a service on another page
+ends in a small stub box that names that page.
 """
 
 from __future__ import annotations
 
-import functools
 import itertools
 import math
 import re
@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
 from mapgate.cli.inventory import AlarmTopic, Inventory, NetworkFacts, RouteFacts
 from mapgate.cli.layout import EdgeSpec, Rect, acyclic, layout
+from mapgate.cli.text_metrics import font, text_width
 from mapgate.contract import ENV_ELECTION_ATTRIBUTE
 
 
@@ -156,18 +157,6 @@ RGB = tuple[int, int, int]
 Point = tuple[float, float]
 
 
-@functools.cache
-def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    try:
-        return ImageFont.load_default(size=size)
-    except TypeError:  # Pillow < 10.1 has only the bitmap font
-        return ImageFont.load_default()
-
-
-def _text_width(text: str, size: int) -> float:
-    return float(_font(size).getlength(text))
-
-
 @dataclass(frozen=True)
 class Box:
     """A node (kind `client`, `edge`, `alarm`, `service`, `stub`), an edge's label, or the network panel."""
@@ -223,7 +212,7 @@ class Scene:
 
 def _size(lines: Sequence[str], *, headed: bool) -> tuple[float, float]:
     sizes = [HEAD_SIZE if headed and i == 0 else TEXT_SIZE for i in range(len(lines))]
-    width = max(_text_width(line, size) for line, size in zip(lines, sizes, strict=True)) + 2 * PAD_X
+    width = max(text_width(line, size) for line, size in zip(lines, sizes, strict=True)) + 2 * PAD_X
     height = 2 * PAD_Y + sum(HEAD_LINE if size == HEAD_SIZE else TEXT_LINE for size in sizes)
     return float(math.ceil(width)), float(height)
 
@@ -301,7 +290,8 @@ class Paging:
     pages: list[list[str]]
     """Service names per page."""
     cut: set[tuple[str, str]]
-    """Calls between two services of one page drawn as a stub, so no chain on a page is longer than MAX_DEPTH."""
+    """Calls between two services of one page drawn from right to left, so no chain on a page is longer than
+    MAX_DEPTH."""
 
     def page_of(self, name: str) -> int:
         (found,) = [i for i, page in enumerate(self.pages) if name in page]
@@ -311,7 +301,7 @@ class Paging:
 def paging(topo: Topology) -> Paging:
     """Services per page, in call order: at most MAX_SERVICES_PER_PAGE a page. A call that would make a chain of
     more than MAX_DEPTH services on one page is cut: its callee starts a new row on the same page and the call
-    ends in a stub. So a page stays as wide as MAX_DEPTH services, however long the chain."""
+    runs back to it from right to left. So a page stays as wide as MAX_DEPTH services, however long the chain."""
     names = [s.name for s in topo.services]
     calls = _oriented_calls(topo)
     level: dict[str, int] = dict.fromkeys(names, 0)
@@ -364,9 +354,7 @@ def _scene(topo: Topology, index: int, paged: Paging) -> Scene:
             edges.append((EdgeSpec("api", "alarm"), [], True))
     for svc in services:
         called_from = [
-            f"called by {a} ({_where(paged, a, index)})"
-            for a, b in topo.peers
-            if b == svc.name and a != b and (a not in here or _is_cut(paged, back, a, b))
+            f"called by {a} (on page {paged.page_of(a) + 1})" for a, b in topo.peers if b == svc.name and a not in here
         ]
         if (svc.name, svc.name) in topo.peers:
             called_from.append("calls itself")
@@ -377,11 +365,14 @@ def _scene(topo: Topology, index: int, paged: Paging) -> Scene:
         if caller not in here or caller == callee:
             continue
         text = [f"{callee}.{topo.namespace}"]
-        if callee in here and not _is_cut(paged, back, caller, callee):
-            a, b = (callee, caller) if (caller, callee) in back else (caller, callee)
-            spec = EdgeSpec(f"svc:{a}", f"svc:{b}", reversed=(caller, callee) in back)
+        if callee in here:
+            # A call that closes a cycle, or that was cut to keep the page MAX_DEPTH services wide (its callee
+            # starts a new row, left of its caller), is drawn from right to left, into the callee's right side.
+            turned = ((caller, callee) in back) != _is_cut(paged, back, caller, callee)
+            a, b = (callee, caller) if turned else (caller, callee)
+            spec = EdgeSpec(f"svc:{a}", f"svc:{b}", reversed=turned)
         else:
-            nodes[f"stub:{callee}"] = ("stub", [callee, _where(paged, callee, index)])
+            nodes[f"stub:{callee}"] = ("stub", [callee, f"on page {paged.page_of(callee) + 1}"])
             spec = EdgeSpec(f"svc:{caller}", f"stub:{callee}")
         edges.append((spec, text, False))
 
@@ -425,8 +416,8 @@ def _scene(topo: Topology, index: int, paged: Paging) -> Scene:
     width = max(
         placed.width + 2 * MARGIN,
         max((b.rect.x1 for b in boxes), default=0) + MARGIN,
-        _text_width(legend, TEXT_SIZE) + 2 * MARGIN,
-        _text_width(title, TITLE_SIZE) + 2 * MARGIN,
+        text_width(legend, TEXT_SIZE) + 2 * MARGIN,
+        text_width(title, TITLE_SIZE) + 2 * MARGIN,
     )
     captions = [
         Caption(MARGIN, MARGIN + TITLE_SIZE, title, TITLE_SIZE, INK),
@@ -437,11 +428,6 @@ def _scene(topo: Topology, index: int, paged: Paging) -> Scene:
 
 def _is_cut(paged: Paging, back: set[tuple[str, str]], caller: str, callee: str) -> bool:
     return ((callee, caller) if (caller, callee) in back else (caller, callee)) in paged.cut
-
-
-def _where(paged: Paging, name: str, index: int) -> str:
-    page = paged.page_of(name)
-    return "on this page" if page == index else f"on page {page + 1}"
 
 
 def _head(before: Point, tip: Point) -> tuple[Point, Point, Point]:
@@ -488,9 +474,9 @@ def draw_png(scene: Scene, path: Path) -> Path:
         outline, width = (MUTED, 1) if box.kind == "label" else (INK, 2)
         draw.rounded_rectangle((r.x0, r.y0, r.x1, r.y1), radius=6, fill=FILLS[box.kind], outline=outline, width=width)
         for line, (x, y, size, color) in zip(box.lines, _line_positions(box), strict=True):
-            draw.text((x, y), line, fill=color, font=_font(size), anchor="ms")
+            draw.text((x, y), line, fill=color, font=font(size), anchor="ms")
     for caption in scene.captions:
-        draw.text((caption.x, caption.y), caption.text, fill=caption.color, font=_font(caption.size), anchor="ls")
+        draw.text((caption.x, caption.y), caption.text, fill=caption.color, font=font(caption.size), anchor="ls")
     path.parent.mkdir(parents=True, exist_ok=True)
     image.save(path, format="PNG")
     return path

@@ -3,7 +3,8 @@
 1. Ranks by longest path, with a minimum length per edge (2 for a labelled edge: its label takes the column
    between the two ends, placed like a node). The caller passes an acyclic graph (`acyclic` breaks cycles).
 2. A dummy element in every column an edge spans, so each edge moves one column at a time.
-3. Barycenter ordering sweeps, keeping the order with the fewest crossings.
+3. Barycenter ordering sweeps, each followed by swapping neighbours that cross less the other way round, keeping
+   the order with the fewest crossings. An element with no edge goes to the bottom of its column.
 4. Every element owns a horizontal band of its column (its height, never shared), and an edge runs horizontally
    inside its own element's band and straight across the empty gap between two columns. So a segment can only
    touch the boxes at its own ends and its own label: the property the tests check, by construction.
@@ -14,6 +15,7 @@ Pure Python on purpose: `mapgate plan` must work on a fresh machine with pip alo
 from __future__ import annotations
 
 import itertools
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -109,7 +111,32 @@ def _crossings(layers: list[list[str]], up: dict[str, list[str]]) -> int:
     return total
 
 
+def _transpose(layers: list[list[str]], up: dict[str, list[str]], down: dict[str, list[str]]) -> None:
+    """Swap neighbours in a column while that removes crossings with both adjacent columns (what the barycenter
+    sweeps leave behind when two elements tie, or when a long edge pulls one the wrong way)."""
+
+    def pair_crossings(i: int, first: str, second: str) -> int:
+        total = 0
+        for j, links in ((i - 1, up), (i + 1, down)):
+            if 0 <= j < len(layers):
+                position = {key: k for k, key in enumerate(layers[j])}
+                total += sum(1 for a in links[first] for b in links[second] if position[a] > position[b])
+        return total
+
+    improved = True
+    while improved:
+        improved = False
+        for i, layer in enumerate(layers):
+            for k in range(len(layer) - 1):
+                first, second = layer[k], layer[k + 1]
+                if pair_crossings(i, second, first) < pair_crossings(i, first, second):
+                    layer[k], layer[k + 1] = second, first
+                    improved = True
+
+
 def _order(layers: list[list[str]], up: dict[str, list[str]], down: dict[str, list[str]]) -> list[list[str]]:
+    # An element with no edge at all goes to the bottom of its column, where it takes no room between others.
+    layers = [sorted(layer, key=lambda key: not (up[key] or down[key])) for layer in layers]
     best, best_crossings = [list(layer) for layer in layers], _crossings(layers, up)
     for sweep in range(SWEEPS):
         forward = sweep % 2 == 0
@@ -126,10 +153,13 @@ def _order(layers: list[list[str]], up: dict[str, list[str]], down: dict[str, li
                 current: dict[str, int] = current,
                 neighbours: dict[str, list[str]] = neighbours,
             ) -> float:
+                if not (up[key] or down[key]):
+                    return math.inf
                 linked = [position[n] for n in neighbours[key]]
                 return sum(linked) / len(linked) if linked else float(current[key])
 
             layers[i] = sorted(layers[i], key=lambda key: (barycenter(key), current[key]))
+        _transpose(layers, up, down)
         crossings = _crossings(layers, up)
         if crossings < best_crossings:
             best, best_crossings = [list(layer) for layer in layers], crossings
@@ -153,17 +183,21 @@ def _place(
     for sweep in range(4):
         forward = sweep % 2 == 0
         for layer in layers if forward else reversed(layers):
-            desired = []
+            desired: list[float | None] = []
             for key in layer:
                 linked = (up if forward else down)[key] or (down if forward else up)[key]
-                wanted = sum(centre(n) for n in linked) / len(linked) if linked else centre(key)
-                desired.append(wanted - size[key][1] / 2)
+                # An element with no edge wants no place of its own: it packs under the one above it.
+                wanted = sum(centre(n) for n in linked) / len(linked) if linked else None
+                desired.append(None if wanted is None else wanted - size[key][1] / 2)
             placed: list[float] = []
             for wanted in desired:
                 floor = placed[-1] + size[layer[len(placed) - 1]][1] + ROW_GAP if placed else float("-inf")
+                if wanted is None:
+                    wanted = floor if placed else top[layer[0]]
                 placed.append(max(wanted, floor))
             # Moving the whole column keeps its order and gaps: move it by the mean of what each one wanted.
-            shift = sum(w - p for w, p in zip(desired, placed, strict=True)) / len(layer)
+            pulls = [w - p for w, p in zip(desired, placed, strict=True) if w is not None]
+            shift = sum(pulls) / len(pulls) if pulls else 0.0
             for key, y in zip(layer, placed, strict=True):
                 top[key] = y + shift
     lowest = min(top.values())
