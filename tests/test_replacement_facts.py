@@ -139,7 +139,49 @@ def test_the_generator_reads_the_provider_source_as_the_checked_in_entries() -> 
         {t: generator.TF_NAMES[t] for t in picked},
     )
     checked_in = json.loads(replacement_facts.FACTS_PATH.read_text())["resources"]
+    facts = ("tf", "source", "forceNew", "forceNewWhen")
     for typ in picked:
-        assert written["resources"][typ] == checked_in[typ]
+        assert {k: v for k, v in written["resources"][typ].items() if k in facts} == {
+            k: v for k, v in checked_in[typ].items() if k in facts
+        }
     assert written["resources"][types.DISCOVERY_SERVICE]["forceNew"][0] == "dnsConfig.dnsRecords[].type"
     assert "dnsConfig.dnsRecords[].ttl" not in written["resources"][types.DISCOVERY_SERVICE]["forceNew"]
+
+
+def test_every_entry_says_whether_it_was_read_from_source_and_at_which_revision() -> None:
+    """The data is generated: each entry records whether this run read it, and the file revision it read."""
+    document = json.loads(replacement_facts.FACTS_PATH.read_text())
+    assert document["terraformProviderAws"]  # a version, or "not determined" with the evidence beside it
+    assert "terraformProviderAwsEvidence" in document or document["terraformProviderAws"].startswith("v")
+    for typ, entry in document["resources"].items():
+        if typ.startswith("awsx:"):
+            continue
+        assert isinstance(entry["readFromSource"], bool), typ
+        assert entry["sourceNote"], typ
+        if entry["readFromSource"]:
+            assert re.fullmatch(r"[0-9a-f]{7,40}", entry["sourceCommit"]), typ
+
+
+def test_a_partial_checkout_keeps_unread_entries_marked_and_an_unknown_constant_fails(tmp_path: Path) -> None:
+    generator = _generator()
+    fixtures = ROOT / "tests" / "fixtures" / "provider"
+    previous = json.loads(replacement_facts.FACTS_PATH.read_text())
+    picked = {t: generator.TF_NAMES[t] for t in (types.DISCOVERY_SERVICE, types.SUBNET)}
+    written = generator.generate(fixtures, "fixture", FACTS.pulumi_aws, picked, previous=previous)
+    assert written["resources"][types.DISCOVERY_SERVICE]["readFromSource"] is True
+    kept = written["resources"][types.SUBNET]  # no subnet file among the fixtures
+    assert kept["readFromSource"] is False
+    assert kept["forceNew"] == previous["resources"][types.SUBNET]["forceNew"]
+    with pytest.raises(LookupError):
+        generator.generate(fixtures, "fixture", FACTS.pulumi_aws, picked)
+    broken = tmp_path / "provider"
+    (broken / "names").mkdir(parents=True)
+    (broken / "names" / "attr_consts_gen.go").write_text('const (\n\tAttrName = "name"\n)\n')
+    service_dir = broken / "internal" / "service" / "servicediscovery"
+    service_dir.mkdir(parents=True)
+    source = (fixtures / "internal" / "service" / "servicediscovery" / "service.go").read_text()
+    (service_dir / "service.go").write_text(source)
+    with pytest.raises(generator.UnknownConstant, match=r"is not in names/attr_consts_gen\.go"):
+        generator.generate(
+            broken, "fixture", FACTS.pulumi_aws, {types.DISCOVERY_SERVICE: "aws_service_discovery_service"}
+        )

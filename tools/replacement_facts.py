@@ -42,6 +42,7 @@ TF_NAMES = {
     "aws:apigatewayv2/vpcLink:VpcLink": "aws_apigatewayv2_vpc_link",
     "aws:appautoscaling/policy:Policy": "aws_appautoscaling_policy",
     "aws:appautoscaling/target:Target": "aws_appautoscaling_target",
+    "aws:cloudwatch/dashboard:Dashboard": "aws_cloudwatch_dashboard",
     "aws:cloudwatch/logGroup:LogGroup": "aws_cloudwatch_log_group",
     "aws:cloudwatch/metricAlarm:MetricAlarm": "aws_cloudwatch_metric_alarm",
     "aws:dynamodb/table:Table": "aws_dynamodb_table",
@@ -126,6 +127,10 @@ def top_level(body: str) -> str:
     return "".join(out)
 
 
+class UnknownConstant(LookupError):
+    """A schema key names a `names.AttrX` constant that the checkout's names/attr_consts_gen.go does not define."""
+
+
 def entries(text: str, start: int, end: int, attrs: dict[str, str]) -> list[tuple[str, str]]:
     """(snake name, literal body) for each `key: {…}` or `key: schema.X{…}` entry of a Go map literal."""
     found, index = [], start
@@ -134,7 +139,10 @@ def entries(text: str, start: int, end: int, attrs: dict[str, str]) -> list[tupl
         if match is None:
             index = text.find(",", index) + 1 if text.find(",", index) != -1 else end
             continue
-        name = match.group(1) or attrs.get(match.group(2), "")
+        if match.group(2) and match.group(2) not in attrs:
+            # Skipping it would silently drop an attribute (and any ForceNew it carries).
+            raise UnknownConstant(f"names.{match.group(2)} is not in names/attr_consts_gen.go")
+        name = match.group(1) or attrs[match.group(2)]
         brace = re.compile(r"[A-Za-z0-9_.]*\{").match(text, match.end())
         if brace is None:  # a helper call (tftags.TagsSchema()): skip to the next entry
             index = _next_entry(text, match.end(), end)
@@ -252,11 +260,38 @@ def framework_paths_of(path: Path, attrs: dict[str, str]) -> list[str]:
     return sorted(set(framework_paths(text[framework.end() : closing(text, framework.end() - 1)], attrs)))
 
 
-def generate(source: Path, provider_version: str, pulumi_aws: str, tokens: dict[str, str]) -> dict[str, Any]:
+def generate(
+    source: Path,
+    provider_version: str,
+    pulumi_aws: str,
+    tokens: dict[str, str],
+    *,
+    revisions: dict[str, dict[str, str]] | None = None,
+    previous: dict[str, Any] | None = None,
+    evidence: str = "",
+) -> dict[str, Any]:
+    """The facts document for `tokens` from the checkout at `source`.
+
+    `revisions` maps a source path to what is known of the file read there (`commit`, `note`): each entry records
+    it, so a reader sees which revision of the provider every fact came from. With `previous` (the document written
+    before), a type whose file is not in a partial checkout keeps its previous entry, marked `readFromSource: false`,
+    instead of stopping the run; without it, a missing type is an error.
+    """
     attrs = attr_names(source)
     resources: dict[str, Any] = {}
     for token, tf_name in sorted(tokens.items()):
-        found = find(source, tf_name, attrs)
+        try:
+            found = find(source, tf_name, attrs)
+        except LookupError:
+            if previous is None or token not in previous.get("resources", {}):
+                raise
+            kept = {
+                k: v
+                for k, v in previous["resources"][token].items()
+                if k in ("tf", "source", "forceNew", "forceNewWhen")
+            }
+            resources[token] = {**kept, "readFromSource": False, "sourceNote": NOT_READ}
+            continue
         known = sdk_inputs(token)
         unknown = [p for p in found.force_new if known is not None and re.split(r"[.\[]", p)[0] not in known]
         if unknown:
@@ -264,17 +299,32 @@ def generate(source: Path, provider_version: str, pulumi_aws: str, tokens: dict[
         entry: dict[str, Any] = {"tf": tf_name, "source": found.source, "forceNew": found.force_new}
         if tf_name in CONDITIONAL:
             entry["forceNewWhen"] = CONDITIONAL[tf_name]
+        entry["readFromSource"] = True
+        revision = (revisions or {}).get(found.source, {})
+        if revision.get("commit"):
+            entry["sourceCommit"] = revision["commit"]
+        if revision.get("note"):
+            entry["sourceNote"] = revision["note"]
         resources[token] = entry
     for token, why in NOT_BRIDGED.items():
         if token not in tokens:
             resources[token] = {"tf": "", "source": why, "forceNew": []}
-    return {
+    document: dict[str, Any] = {
         "schema": "mapgate-replacement-facts/1",
         "pulumiAws": pulumi_aws,
         "terraformProviderAws": provider_version,
         "sourceRepository": "https://github.com/hashicorp/terraform-provider-aws",
         "resources": resources,
     }
+    if evidence:
+        document["terraformProviderAwsEvidence"] = evidence
+    return document
+
+
+NOT_READ = (
+    "not in the partial checkout this run read: the entry is carried over from the previous data "
+    "(docs/changes.md, Provenance, says how it was written)"
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -283,8 +333,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--provider-version", required=True, help="its tag or commit, recorded in the data")
     parser.add_argument("--pulumi-aws", default=metadata.version("pulumi-aws"), help="default: the installed one")
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument(
+        "--revisions",
+        type=Path,
+        help="JSON {source path: {commit, note}}: the revision of each file in the checkout, recorded per entry",
+    )
+    parser.add_argument(
+        "--keep-unread",
+        action="store_true",
+        help="partial checkout: keep the --out file's entry (marked readFromSource: false) for a type not found",
+    )
+    parser.add_argument("--evidence", default="", help="how the provider version was found (recorded as written)")
     args = parser.parse_args(argv)
-    document = generate(args.source, args.provider_version, args.pulumi_aws, TF_NAMES)
+    revisions = json.loads(args.revisions.read_text()) if args.revisions else None
+    previous = json.loads(args.out.read_text()) if args.keep_unread and args.out.exists() else None
+    document = generate(
+        args.source,
+        args.provider_version,
+        args.pulumi_aws,
+        TF_NAMES,
+        revisions=revisions,
+        previous=previous,
+        evidence=args.evidence,
+    )
     args.out.write_text(json.dumps(document, indent=1, sort_keys=True) + "\n")
     print(f"{args.out}: {len(document['resources'])} resource types")
     return 0
