@@ -185,3 +185,25 @@ def test_a_partial_checkout_keeps_unread_entries_marked_and_an_unknown_constant_
         generator.generate(
             broken, "fixture", FACTS.pulumi_aws, {types.DISCOVERY_SERVICE: "aws_service_discovery_service"}
         )
+
+
+def test_the_generator_reads_keys_named_by_the_files_own_constants_past_comments(tmp_path: Path) -> None:
+    """aws_route keys its destinations by constants of its own file, between comment lines: all three force a
+    replacement (an earlier generator read only routeTableId there)."""
+    generator = _generator()
+    (tmp_path / "names").mkdir()
+    (tmp_path / "names" / "attr_consts_gen.go").write_text("package names\n")
+    service = tmp_path / "internal" / "service" / "ec2"
+    service.mkdir(parents=True)
+    (service / "vpc_route.go").write_text(
+        'package ec2\n\nconst (\n\trouteDestinationCIDRBlock = "destination_cidr_block"\n)\n\n'
+        '// @SDKResource("aws_route")\nfunc ResourceRoute() *schema.Resource {\n\treturn &schema.Resource{\n'
+        "\t\tSchema: map[string]*schema.Schema{\n"
+        '\t\t\t"route_table_id": {\n\t\t\t\tType: schema.TypeString,\n\t\t\t\tForceNew: true,\n\t\t\t},\n'
+        "\t\t\t///\n\t\t\t// Destinations, a comment with a comma, here.\n\t\t\t///\n"
+        "\t\t\trouteDestinationCIDRBlock: {\n\t\t\t\tType: schema.TypeString,\n\t\t\t\tForceNew: true,\n\t\t\t},\n"
+        '\t\t\t"gateway_id": {\n\t\t\t\tType: schema.TypeString,\n\t\t\t},\n'
+        "\t\t},\n\t}\n}\n"
+    )
+    written = generator.generate(tmp_path, "fixture", FACTS.pulumi_aws, {types.EC2_ROUTE: "aws_route"})
+    assert written["resources"][types.EC2_ROUTE]["forceNew"] == ["destinationCidrBlock", "routeTableId"]

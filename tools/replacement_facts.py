@@ -84,9 +84,15 @@ CONDITIONAL = {
         "userData": {"userDataReplaceOnChange": True},
         "userDataBase64": {"userDataReplaceOnChange": True},
     },
+    # CustomizeDiff: `diff.ForceNew("private_dns_enabled")` unless the endpoint is an Interface endpoint. mapgate
+    # creates Gateway and Interface endpoints only, so the other non-Interface types are left out.
+    "aws_vpc_endpoint": {"privateDnsEnabled": {"vpcEndpointType": "Gateway"}},
 }
 _ANNOTATION = re.compile(r'//\s*@(SDKResource|FrameworkResource)\("(aws_[a-z0-9_]+)"')
 _KEY = re.compile(r'\s*(?:"([a-z0-9_]+)"|names\.(Attr[A-Za-z0-9]+))\s*:\s*')
+_IDENT_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*:\s*")
+# `routeDestinationCIDRBlock = "destination_cidr_block"`: a file's own constants, used as schema keys.
+_LOCAL_CONST = re.compile(r'^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*"([a-z0-9_]+)"\s*$', re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -132,29 +138,54 @@ class UnknownConstant(LookupError):
 
 
 def entries(text: str, start: int, end: int, attrs: dict[str, str]) -> list[tuple[str, str]]:
-    """(snake name, literal body) for each `key: {…}` or `key: schema.X{…}` entry of a Go map literal."""
+    """(snake name, literal body) for each `key: {…}` or `key: schema.X{…}` entry of a Go map literal.
+
+    A key is a string, a `names.AttrX` constant, or a constant the file itself declares (`attrs` holds both kinds).
+    Comments between entries are skipped. A key this cannot name is an error, never a silently dropped attribute.
+    """
     found, index = [], start
-    while index < end:
+    while True:
+        index = _skip_blank(text, index, end)
+        if index >= end:
+            return found
         match = _KEY.match(text, index)
         if match is None:
-            index = text.find(",", index) + 1 if text.find(",", index) != -1 else end
-            continue
-        if match.group(2) and match.group(2) not in attrs:
-            # Skipping it would silently drop an attribute (and any ForceNew it carries).
-            raise UnknownConstant(f"names.{match.group(2)} is not in names/attr_consts_gen.go")
-        name = match.group(1) or attrs[match.group(2)]
-        brace = re.compile(r"[A-Za-z0-9_.]*\{").match(text, match.end())
-        if brace is None:  # a helper call (tftags.TagsSchema()): skip to the next entry
-            index = _next_entry(text, match.end(), end)
+            local = _IDENT_KEY.match(text, index)
+            if local is None or local.group(1) not in attrs:
+                snippet = text[index : index + 40].split("\n")[0]
+                raise UnknownConstant(f"cannot name the schema key at {snippet!r}")
+            name, value_at = attrs[local.group(1)], local.end()
+        elif match.group(2):
+            if match.group(2) not in attrs:
+                # Skipping it would silently drop an attribute (and any ForceNew it carries).
+                raise UnknownConstant(f"names.{match.group(2)} is not in names/attr_consts_gen.go")
+            name, value_at = attrs[match.group(2)], match.end()
+        else:
+            name, value_at = match.group(1), match.end()
+        brace = re.compile(r"[A-Za-z0-9_.]*\{").match(text, value_at)
+        if brace is None:  # a helper call (tftags.TagsSchema()) or a shared variable: skip to the next entry
+            index = _next_entry(text, value_at, end)
             continue
         opening = brace.end() - 1
         close = closing(text, opening)
-        if name:
-            found.append((name, text[opening + 1 : close]))
+        found.append((name, text[opening + 1 : close]))
         index = close + 1
-        while index < end and text[index] in ", \t\n":
+
+
+def _skip_blank(text: str, index: int, end: int) -> int:
+    """Past whitespace, commas and Go comments."""
+    while index < end:
+        if text[index] in ", \t\r\n":
             index += 1
-    return found
+        elif text.startswith("//", index):
+            newline = text.find("\n", index)
+            index = end if newline == -1 else newline + 1
+        elif text.startswith("/*", index):
+            close = text.find("*/", index + 2)
+            index = end if close == -1 else close + 2
+        else:
+            break
+    return index
 
 
 def _next_entry(text: str, index: int, end: int) -> int:
@@ -201,6 +232,7 @@ def framework_paths(body: str, attrs: dict[str, str], prefix: str = "") -> list[
 
 
 def resource_paths(text: str, attrs: dict[str, str], tf_name: str) -> list[str] | None:
+    attrs = {**attrs, **dict(_LOCAL_CONST.findall(text))}
     marker = next((m for m in _ANNOTATION.finditer(text) if m.group(2) == tf_name), None)
     if marker is None:
         return None
