@@ -232,17 +232,36 @@ def framework_paths(body: str, attrs: dict[str, str], prefix: str = "") -> list[
 
 
 def resource_paths(text: str, attrs: dict[str, str], tf_name: str) -> list[str] | None:
+    """The replacement-forcing paths of the resource `tf_name` registers in `text`, or None when it is not there."""
     attrs = {**attrs, **dict(_LOCAL_CONST.findall(text))}
     marker = next((m for m in _ANNOTATION.finditer(text) if m.group(2) == tf_name), None)
     if marker is None:
         return None
-    sdk = re.compile(r"map\[string\]\*schema\.Schema\{").search(text, marker.end())
-    if marker.group(1) == "SDKResource" and sdk:
-        return sdk_paths(text[sdk.end() : closing(text, sdk.end() - 1)], attrs)
+    if marker.group(1) == "SDKResource":
+        opening = _sdk_schema(text, marker.end())
+        if opening is None:
+            raise LookupError(f"{tf_name}: no schema literal after its @SDKResource annotation")
+        return sdk_paths(text[opening + 1 : closing(text, opening)], attrs)
     framework = re.compile(r"Attributes:\s*map\[string\]schema\.Attribute\{").search(text)
     if framework:
         return framework_paths(text[framework.end() : closing(text, framework.end() - 1)], attrs)
     return []
+
+
+_SDK_LITERAL = re.compile(r"map\[string\]\*schema\.Schema\{")
+# `Schema: topicSchema,`: the schema is a package variable declared elsewhere in the file.
+_SDK_VARIABLE = re.compile(r"\bSchema:\s*([A-Za-z_][A-Za-z0-9_]*)\s*,")
+
+
+def _sdk_schema(text: str, start: int) -> int | None:
+    """The index of the `{` opening the resource's schema map: the first literal after `start`, or the package
+    variable that `Schema:` names when that comes first."""
+    literal = _SDK_LITERAL.search(text, start)
+    variable = _SDK_VARIABLE.search(text, start)
+    if variable and (literal is None or variable.start() < literal.start()):
+        declared = re.search(rf"\b{variable.group(1)}\s*=\s*map\[string\]\*schema\.Schema\{{", text)
+        return declared.end() - 1 if declared else None
+    return literal.end() - 1 if literal else None
 
 
 def pulumi_name(snake: str, *, plural: bool) -> str:
