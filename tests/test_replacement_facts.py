@@ -207,3 +207,24 @@ def test_the_generator_reads_keys_named_by_the_files_own_constants_past_comments
     )
     written = generator.generate(tmp_path, "fixture", FACTS.pulumi_aws, {types.EC2_ROUTE: "aws_route"})
     assert written["resources"][types.EC2_ROUTE]["forceNew"] == ["destinationCidrBlock", "routeTableId"]
+
+
+def test_the_generator_follows_a_schema_variable_and_pulumi_aws_renames(tmp_path: Path) -> None:
+    """aws_sns_topic_subscription keeps its schema in a package variable, and pulumi-aws calls topic_arn `topic`."""
+    generator = _generator()
+    (tmp_path / "names").mkdir()
+    (tmp_path / "names" / "attr_consts_gen.go").write_text("package names\n")
+    service = tmp_path / "internal" / "service" / "sns"
+    service.mkdir(parents=True)
+    (service / "topic_subscription.go").write_text(
+        "package sns\n\nvar (\n\tsubscriptionSchema = map[string]*schema.Schema{\n"
+        '\t\t"endpoint": {\n\t\t\tType: schema.TypeString,\n\t\t\tForceNew: true,\n\t\t},\n'
+        '\t\t"raw_message_delivery": {\n\t\t\tType: schema.TypeBool,\n\t\t},\n'
+        '\t\t"topic_arn": {\n\t\t\tType: schema.TypeString,\n\t\t\tForceNew: true,\n\t\t},\n\t}\n)\n\n'
+        '// @SDKResource("aws_sns_topic_subscription")\nfunc resourceTopicSubscription() *schema.Resource {\n'
+        "\treturn &schema.Resource{\n\t\tSchema: subscriptionSchema,\n\t}\n}\n"
+    )
+    written = generator.generate(
+        tmp_path, "fixture", FACTS.pulumi_aws, {types.SNS_SUBSCRIPTION: "aws_sns_topic_subscription"}
+    )
+    assert written["resources"][types.SNS_SUBSCRIPTION]["forceNew"] == ["endpoint", "topic"]

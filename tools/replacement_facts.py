@@ -76,6 +76,12 @@ TF_NAMES = {
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "aws_vpc_security_group_egress_rule",
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "aws_vpc_security_group_ingress_rule",
 }
+# Top-level fields pulumi-aws renames (its provider/resources.go), Terraform name -> Pulumi input. The SDK check in
+# generate() reports any other top-level name that is not an input of the installed pulumi_aws.
+RENAMED = {
+    "aws_cloudwatch_metric_alarm": {"alarmName": "name"},
+    "aws_sns_topic_subscription": {"topicArn": "topic"},
+}
 # Not bridged from Terraform: a pulumi-awsx component (its children are the resources).
 NOT_BRIDGED = {"awsx:ecr:Image": "(pulumi-awsx component: not a bridged terraform resource; its children decide)"}
 # Replacements a CustomizeDiff forces under a condition, which no schema literal shows.
@@ -341,8 +347,13 @@ def generate(
                 for k, v in previous["resources"][token].items()
                 if k in ("tf", "source", "forceNew", "forceNewWhen")
             }
-            resources[token] = {**kept, "readFromSource": False, "sourceNote": NOT_READ}
+            why = (revisions or {}).get(kept["source"], {}).get("note", "")
+            note = f"{why or 'not in the checkout this run read'}; {NOT_READ}"
+            resources[token] = {**kept, "readFromSource": False, "sourceNote": note}
             continue
+        renamed = RENAMED.get(tf_name, {})
+        if renamed:
+            found = Found(found.source, sorted({_renamed(path, renamed) for path in found.force_new}))
         known = sdk_inputs(token)
         unknown = [p for p in found.force_new if known is not None and re.split(r"[.\[]", p)[0] not in known]
         if unknown:
@@ -372,10 +383,13 @@ def generate(
     return document
 
 
-NOT_READ = (
-    "not in the partial checkout this run read: the entry is carried over from the previous data "
-    "(docs/changes.md, Provenance, says how it was written)"
-)
+def _renamed(path: str, renamed: dict[str, str]) -> str:
+    """`path` with its top-level name as pulumi-aws names it."""
+    head = re.split(r"[.\[]", path, maxsplit=1)[0]
+    return renamed.get(head, head) + path[len(head) :]
+
+
+NOT_READ = "the entry is carried over from the previous data, not regenerated (docs/changes.md, Provenance)"
 
 
 def main(argv: list[str] | None = None) -> int:
