@@ -11,6 +11,13 @@ blocks included, as Pulumi camelCase paths (`dnsConfig.dnsRecords[].type`: a blo
 object in Pulumi, any other list gets `[]`). Each top-level name is checked against the installed pulumi_aws SDK.
 
 What a schema cannot say (a CustomizeDiff that forces a replacement only under a condition) is in CONDITIONAL.
+
+Each entry records whether this run read it (`readFromSource`), and, from `--revisions FILE` (JSON: source path ->
+{"commit", "note"}), the commit of the file it read and a note on that revision. With a partial checkout,
+`--keep-unread` keeps the previous entry of a type the checkout lacks, marked `readFromSource: false`:
+
+    python tools/replacement_facts.py --source /tmp/tfaws --provider-version "not determined" \
+        --revisions /tmp/tfaws/REVISIONS.json --keep-unread --evidence "how the version was (not) found"
 """
 
 from __future__ import annotations
