@@ -228,3 +228,17 @@ def test_the_generator_follows_a_schema_variable_and_pulumi_aws_renames(tmp_path
         tmp_path, "fixture", FACTS.pulumi_aws, {types.SNS_SUBSCRIPTION: "aws_sns_topic_subscription"}
     )
     assert written["resources"][types.SNS_SUBSCRIPTION]["forceNew"] == ["endpoint", "topic"]
+
+
+def test_each_entry_read_from_source_is_compared_with_the_pinned_sdk_inputs() -> None:
+    """A file whose top-level inputs differ from the installed pulumi_aws SDK's is not the pinned revision."""
+    generator = _generator()
+    assert generator.sdk_comparison(frozenset({"name", "vpc"}), {"name", "vpc", "region"}) == "match"
+    assert generator.sdk_comparison(frozenset({"name", "instanceId"}), {"name", "odbNetworkArn", "region"}) == {
+        "onlyInSource": ["instanceId"],
+        "onlyInSdk": ["odbNetworkArn"],
+    }
+    document = json.loads(replacement_facts.FACTS_PATH.read_text())
+    for typ, entry in document["resources"].items():
+        if entry.get("readFromSource") and entry["source"].endswith(".go"):
+            assert "pinnedSdkInputs" in entry, typ

@@ -88,6 +88,14 @@ TF_NAMES = {
 RENAMED = {
     "aws_cloudwatch_metric_alarm": {"alarmName": "name"},
     "aws_sns_topic_subscription": {"topicArn": "topic"},
+    # Blocks of at most one item that pulumi-aws keeps as lists (plural names; a nested path would need `[]`).
+    "aws_route53_record": {
+        "alias": "aliases",
+        "failoverRoutingPolicy": "failoverRoutingPolicies",
+        "geolocationRoutingPolicy": "geolocationRoutingPolicies",
+        "latencyRoutingPolicy": "latencyRoutingPolicies",
+        "weightedRoutingPolicy": "weightedRoutingPolicies",
+    },
 }
 # Not bridged from Terraform: a pulumi-awsx component (its children are the resources).
 NOT_BRIDGED = {"awsx:ecr:Image": "(pulumi-awsx component: not a bridged terraform resource; its children decide)"}
@@ -112,6 +120,8 @@ _LOCAL_CONST = re.compile(r'^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*"([a-z0-9_]+)"\s*
 class Found:
     source: str
     force_new: list[str]
+    inputs: frozenset[str] | None = None
+    """The schema's top-level inputs (plugin SDK only), to compare with the pinned SDK's."""
 
 
 def attr_names(source: Path) -> dict[str, str]:
@@ -150,11 +160,14 @@ class UnknownConstant(LookupError):
     """A schema key names a `names.AttrX` constant that the checkout's names/attr_consts_gen.go does not define."""
 
 
-def entries(text: str, start: int, end: int, attrs: dict[str, str]) -> list[tuple[str, str]]:
+def entries(
+    text: str, start: int, end: int, attrs: dict[str, str], helpers: list[tuple[str, str]] | None = None
+) -> list[tuple[str, str]]:
     """(snake name, literal body) for each `key: {…}` or `key: schema.X{…}` entry of a Go map literal.
 
     A key is a string, a `names.AttrX` constant, or a constant the file itself declares (`attrs` holds both kinds).
     Comments between entries are skipped. A key this cannot name is an error, never a silently dropped attribute.
+    Entries whose value is a helper call or a shared variable go to `helpers` as (name, value text) when given.
     """
     found, index = [], start
     while True:
@@ -178,6 +191,8 @@ def entries(text: str, start: int, end: int, attrs: dict[str, str]) -> list[tupl
         brace = re.compile(r"[A-Za-z0-9_.]*\{").match(text, value_at)
         if brace is None:  # a helper call (tftags.TagsSchema()) or a shared variable: skip to the next entry
             index = _next_entry(text, value_at, end)
+            if helpers is not None:
+                helpers.append((name, text[value_at:index]))
             continue
         opening = brace.end() - 1
         close = closing(text, opening)
@@ -235,6 +250,22 @@ def sdk_paths(body: str, attrs: dict[str, str], prefix: str = "") -> list[str]:
     return paths
 
 
+def sdk_source_inputs(body: str, attrs: dict[str, str]) -> set[str]:
+    """The top-level inputs (Optional or Required) of a plugin-SDK schema body, as Pulumi names."""
+    helpers: list[tuple[str, str]] = []
+    inputs = set()
+    for name, entry in entries(body, 0, len(body), attrs, helpers):
+        own = top_level(entry)
+        if re.search(r"\b(Optional|Required):\s*true", own):
+            single = re.search(r"MaxItems:\s*1\b", own) is not None
+            many = re.search(r"Type:\s*schema\.Type(List|Set)", own) is not None
+            inputs.add(pulumi_name(name, plural=many and not single))
+    for name, value in helpers:  # tftags.TagsSchema() is an input, tftags.TagsSchemaComputed() is not
+        if "Optional" in value or not value.strip(" \t\n,").endswith("Computed()"):
+            inputs.add(pulumi_name(name, plural=False))
+    return inputs
+
+
 def framework_paths(body: str, attrs: dict[str, str], prefix: str = "") -> list[str]:
     """RequiresReplace paths of a plugin-framework `Attributes: map[string]schema.Attribute{…}` body."""
     paths = []
@@ -246,6 +277,12 @@ def framework_paths(body: str, attrs: dict[str, str], prefix: str = "") -> list[
 
 def resource_paths(text: str, attrs: dict[str, str], tf_name: str) -> list[str] | None:
     """The replacement-forcing paths of the resource `tf_name` registers in `text`, or None when it is not there."""
+    read = resource_schema(text, attrs, tf_name)
+    return None if read is None else read[0]
+
+
+def resource_schema(text: str, attrs: dict[str, str], tf_name: str) -> tuple[list[str], frozenset[str] | None] | None:
+    """(replacement-forcing paths, top-level inputs or None) of `tf_name` in `text`, or None when it is not there."""
     attrs = {**attrs, **dict(_LOCAL_CONST.findall(text))}
     marker = next((m for m in _ANNOTATION.finditer(text) if m.group(2) == tf_name), None)
     if marker is None:
@@ -254,11 +291,12 @@ def resource_paths(text: str, attrs: dict[str, str], tf_name: str) -> list[str] 
         opening = _sdk_schema(text, marker.end())
         if opening is None:
             raise LookupError(f"{tf_name}: no schema literal after its @SDKResource annotation")
-        return sdk_paths(text[opening + 1 : closing(text, opening)], attrs)
+        body = text[opening + 1 : closing(text, opening)]
+        return sdk_paths(body, attrs), frozenset(sdk_source_inputs(body, attrs))
     framework = re.compile(r"Attributes:\s*map\[string\]schema\.Attribute\{").search(text)
     if framework:
-        return framework_paths(text[framework.end() : closing(text, framework.end() - 1)], attrs)
-    return []
+        return framework_paths(text[framework.end() : closing(text, framework.end() - 1)], attrs), None
+    return [], None
 
 
 _SDK_LITERAL = re.compile(r"map\[string\]\*schema\.Schema\{")
@@ -306,13 +344,14 @@ def find(source: Path, tf_name: str, attrs: dict[str, str]) -> Found:
         text = path.read_text()
         if hint not in text:
             continue
-        paths = resource_paths(text, attrs, tf_name)
-        if paths is None:
+        read = resource_schema(text, attrs, tf_name)
+        if read is None:
             continue
+        paths, inputs = read
         if not paths and tf_name.endswith("_egress_rule"):  # it embeds the ingress rule's resource and schema
             shared = path.with_name("vpc_security_group_ingress_rule.go")
             return Found(str(shared.relative_to(source)), framework_paths_of(shared, attrs))
-        return Found(str(path.relative_to(source)), sorted(set(paths)))
+        return Found(str(path.relative_to(source)), sorted(set(paths)), inputs)
     raise LookupError(f"{tf_name}: no @SDKResource/@FrameworkResource annotation under {service_dir}")
 
 
@@ -360,7 +399,8 @@ def generate(
             continue
         renamed = RENAMED.get(tf_name, {})
         if renamed:
-            found = Found(found.source, sorted({_renamed(path, renamed) for path in found.force_new}))
+            inputs = None if found.inputs is None else frozenset(_renamed(name, renamed) for name in found.inputs)
+            found = Found(found.source, sorted({_renamed(path, renamed) for path in found.force_new}), inputs)
         known = sdk_inputs(token)
         unknown = [p for p in found.force_new if known is not None and re.split(r"[.\[]", p)[0] not in known]
         if unknown:
@@ -369,6 +409,8 @@ def generate(
         if tf_name in CONDITIONAL:
             entry["forceNewWhen"] = CONDITIONAL[tf_name]
         entry["readFromSource"] = True
+        if found.inputs is not None and known is not None:
+            entry["pinnedSdkInputs"] = sdk_comparison(found.inputs, known)
         revision = (revisions or {}).get(found.source, {})
         if revision.get("commit"):
             entry["sourceCommit"] = revision["commit"]
@@ -388,6 +430,16 @@ def generate(
     if evidence:
         document["terraformProviderAwsEvidence"] = evidence
     return document
+
+
+def sdk_comparison(source: frozenset[str], sdk: set[str]) -> str | dict[str, list[str]]:
+    """ "match" when the schema's top-level inputs are the installed pulumi_aws SDK's (less `region`, which the v6
+    provider adds to every regional resource outside its schema), else what only one side has: evidence of whether
+    the file read is the revision the pinned pulumi-aws bridges (a match is necessary, not sufficient)."""
+    sdk = sdk - {"region"}
+    if source == sdk:
+        return "match"
+    return {"onlyInSource": sorted(source - sdk), "onlyInSdk": sorted(sdk - source)}
 
 
 def _renamed(path: str, renamed: dict[str, str]) -> str:
