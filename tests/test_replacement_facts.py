@@ -159,7 +159,7 @@ def test_every_entry_says_whether_it_was_read_from_source_and_at_which_revision(
         assert isinstance(entry["readFromSource"], bool), typ
         assert entry["sourceNote"], typ
         if entry["readFromSource"]:
-            assert re.fullmatch(r"[0-9a-f]{7,40}", entry["sourceCommit"]), typ
+            assert re.fullmatch(r"[0-9a-f]{7,40}", entry.get("sourceCommit", "")) or entry["sourceFileId"], typ
 
 
 def test_a_partial_checkout_keeps_unread_entries_marked_and_an_unknown_constant_fails(tmp_path: Path) -> None:
@@ -228,6 +228,28 @@ def test_the_generator_follows_a_schema_variable_and_pulumi_aws_renames(tmp_path
         tmp_path, "fixture", FACTS.pulumi_aws, {types.SNS_SUBSCRIPTION: "aws_sns_topic_subscription"}
     )
     assert written["resources"][types.SNS_SUBSCRIPTION]["forceNew"] == ["endpoint", "topic"]
+
+
+def test_the_generator_reads_the_returned_schema_past_a_state_upgrade_schema(tmp_path: Path) -> None:
+    """aws_ecs_service builds `resourceV0` (the old schema, for a state upgrade) before the resource it returns:
+    the facts come from the returned one (an earlier generator read resourceV0 and kept a stale ForceNew)."""
+    generator = _generator()
+    (tmp_path / "names").mkdir()
+    (tmp_path / "names" / "attr_consts_gen.go").write_text("package names\n")
+    service = tmp_path / "internal" / "service" / "ecs"
+    service.mkdir(parents=True)
+    (service / "service.go").write_text(
+        '// @SDKResource("aws_ecs_service")\nfunc resourceService() *schema.Resource {\n'
+        "\tresourceV0 := &schema.Resource{\n\t\tSchema: map[string]*schema.Schema{\n"
+        '\t\t\t"launch_type": {\n\t\t\t\tType: schema.TypeString,\n\t\t\t\tForceNew: true,\n\t\t\t},\n'
+        "\t\t},\n\t}\n\t_ = resourceV0\n\n"
+        "\treturn &schema.Resource{\n\t\tSchema: map[string]*schema.Schema{\n"
+        '\t\t\t"launch_type": {\n\t\t\t\tType: schema.TypeString,\n\t\t\t},\n'
+        '\t\t\t"name": {\n\t\t\t\tType: schema.TypeString,\n\t\t\t\tForceNew: true,\n\t\t\t},\n'
+        "\t\t},\n\t}\n}\n"
+    )
+    written = generator.generate(tmp_path, "fixture", FACTS.pulumi_aws, {types.ECS_SERVICE: "aws_ecs_service"})
+    assert written["resources"][types.ECS_SERVICE]["forceNew"] == ["name"]
 
 
 def test_each_entry_read_from_source_is_compared_with_the_pinned_sdk_inputs() -> None:

@@ -13,7 +13,8 @@ object in Pulumi, any other list gets `[]`). Each top-level name is checked agai
 What a schema cannot say (a CustomizeDiff that forces a replacement only under a condition) is in CONDITIONAL.
 
 Each entry records whether this run read it (`readFromSource`), and, from `--revisions FILE` (JSON: source path ->
-{"commit", "note"}), the commit of the file it read and a note on that revision. With a partial checkout,
+{"commit", "note"}, or a "fileId" of the code index where no commit is known), the revision of the file it read and
+a note on it. With a partial checkout,
 `--keep-unread` keeps the previous entry of a type the checkout lacks, marked `readFromSource: false`:
 
     python tools/replacement_facts.py --source /tmp/tfaws --provider-version "not determined" \
@@ -300,6 +301,7 @@ def resource_schema(text: str, attrs: dict[str, str], tf_name: str) -> tuple[lis
 
 
 _SDK_LITERAL = re.compile(r"map\[string\]\*schema\.Schema\{")
+_SDK_RETURN = re.compile(r"\breturn\s+&schema\.Resource\{")
 # `Schema: topicSchema,`: the schema is a package variable declared elsewhere in the file.
 _SDK_VARIABLE = re.compile(r"\bSchema:\s*([A-Za-z_][A-Za-z0-9_]*)\s*,")
 
@@ -307,6 +309,9 @@ _SDK_VARIABLE = re.compile(r"\bSchema:\s*([A-Za-z_][A-Za-z0-9_]*)\s*,")
 def _sdk_schema(text: str, start: int) -> int | None:
     """The index of the `{` opening the resource's schema map: the first literal after `start`, or the package
     variable that `Schema:` names when that comes first."""
+    returned = _SDK_RETURN.search(text, start)
+    if returned:  # past schemas built before it, e.g. `resourceV0 := &schema.Resource{…}` for a state upgrade
+        start = returned.end()
     literal = _SDK_LITERAL.search(text, start)
     variable = _SDK_VARIABLE.search(text, start)
     if variable and (literal is None or variable.start() < literal.start()):
@@ -414,6 +419,8 @@ def generate(
         revision = (revisions or {}).get(found.source, {})
         if revision.get("commit"):
             entry["sourceCommit"] = revision["commit"]
+        if revision.get("fileId"):  # found by the code index's string search, which gives no commit
+            entry["sourceFileId"] = revision["fileId"]
         if revision.get("note"):
             entry["sourceNote"] = revision["note"]
         resources[token] = entry
