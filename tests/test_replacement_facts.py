@@ -53,6 +53,10 @@ def test_a_fact_covers_nested_paths_and_any_index() -> None:
     assert FACTS.forcing(types.TASK_DEFINITION, "runtimePlatform.cpuArchitecture") is not None
     assert FACTS.forcing(types.INSTANCE, "userData", {"userDataReplaceOnChange": True}) == "userData"
     assert FACTS.forcing(types.INSTANCE, "userData", {"userDataReplaceOnChange": False}) is None
+    # A NAT gateway's CustomizeDiff replaces a private gateway on a new secondary address count, not a public one.
+    count = "secondaryPrivateIpAddressCount"
+    assert FACTS.forcing(types.NAT_GATEWAY, count, {"connectivityType": "private"}) == count
+    assert FACTS.forcing(types.NAT_GATEWAY, count, {"connectivityType": "public"}) is None
 
 
 @pytest.mark.parametrize(

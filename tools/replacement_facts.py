@@ -97,6 +97,7 @@ RENAMED = {
         "latencyRoutingPolicy": "latencyRoutingPolicies",
         "weightedRoutingPolicy": "weightedRoutingPolicies",
     },
+    "aws_nat_gateway": {"availabilityZoneAddress": "availabilityZoneAddresses"},  # a set block, named in the plural
 }
 # Not bridged from Terraform: a pulumi-awsx component (its children are the resources).
 NOT_BRIDGED = {"awsx:ecr:Image": "(pulumi-awsx component: not a bridged terraform resource; its children decide)"}
@@ -109,6 +110,10 @@ CONDITIONAL = {
     # CustomizeDiff: `diff.ForceNew("private_dns_enabled")` unless the endpoint is an Interface endpoint. mapgate
     # creates Gateway and Interface endpoints only, so the other non-Interface types are left out.
     "aws_vpc_endpoint": {"privateDnsEnabled": {"vpcEndpointType": "Gateway"}},
+    # CustomizeDiff: `diff.ForceNew("secondary_private_ip_address_count")` when it changes on a private NAT gateway
+    # (a public one refuses the input). A regional gateway's availability_zone_address going from empty to set or
+    # back forces a replacement through a computed attribute; mapgate creates zonal public gateways only.
+    "aws_nat_gateway": {"secondaryPrivateIpAddressCount": {"connectivityType": "private"}},
 }
 _ANNOTATION = re.compile(r'//\s*@(SDKResource|FrameworkResource)\("(aws_[a-z0-9_]+)"')
 _KEY = re.compile(r'\s*(?:"([a-z0-9_]+)"|names\.(Attr[A-Za-z0-9]+))\s*:\s*')
