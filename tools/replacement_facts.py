@@ -281,6 +281,20 @@ def framework_paths(body: str, attrs: dict[str, str], prefix: str = "") -> list[
     return paths
 
 
+def framework_source_inputs(body: str, attrs: dict[str, str]) -> set[str]:
+    """The top-level inputs (Optional or Required) of a plugin-framework `Attributes` body, as Pulumi names."""
+    helpers: list[tuple[str, str]] = []
+    inputs = {
+        pulumi_name(name, plural=False)
+        for name, entry in entries(body, 0, len(body), attrs, helpers)
+        if re.search(r"\b(Optional|Required):\s*true", top_level(entry))
+    }
+    for name, value in helpers:  # tftags.TagsAttribute() is an input; …ComputedOnly() and framework.IDAttribute() not
+        if not value.strip(" \t\n,").endswith(("ComputedOnly()", "IDAttribute()")):
+            inputs.add(pulumi_name(name, plural=False))
+    return inputs
+
+
 def resource_paths(text: str, attrs: dict[str, str], tf_name: str) -> list[str] | None:
     """The replacement-forcing paths of the resource `tf_name` registers in `text`, or None when it is not there."""
     read = resource_schema(text, attrs, tf_name)
@@ -301,7 +315,8 @@ def resource_schema(text: str, attrs: dict[str, str], tf_name: str) -> tuple[lis
         return sdk_paths(body, attrs), frozenset(sdk_source_inputs(body, attrs))
     framework = re.compile(r"Attributes:\s*map\[string\]schema\.Attribute\{").search(text)
     if framework:
-        return framework_paths(text[framework.end() : closing(text, framework.end() - 1)], attrs), None
+        body = text[framework.end() : closing(text, framework.end() - 1)]
+        return framework_paths(body, attrs), frozenset(framework_source_inputs(body, attrs))
     return [], None
 
 
@@ -360,17 +375,12 @@ def find(source: Path, tf_name: str, attrs: dict[str, str]) -> Found:
         paths, inputs = read
         if not paths and tf_name.endswith("_egress_rule"):  # it embeds the ingress rule's resource and schema
             shared = path.with_name("vpc_security_group_ingress_rule.go")
-            return Found(str(shared.relative_to(source)), framework_paths_of(shared, attrs))
+            shared_read = resource_schema(shared.read_text(), attrs, tf_name.replace("_egress_", "_ingress_"))
+            if shared_read is None:
+                raise LookupError(f"{tf_name}: no ingress rule schema in {shared.name} to share")
+            return Found(str(shared.relative_to(source)), sorted(set(shared_read[0])), shared_read[1])
         return Found(str(path.relative_to(source)), sorted(set(paths)), inputs)
     raise LookupError(f"{tf_name}: no @SDKResource/@FrameworkResource annotation under {service_dir}")
-
-
-def framework_paths_of(path: Path, attrs: dict[str, str]) -> list[str]:
-    text = path.read_text()
-    framework = re.compile(r"Attributes:\s*map\[string\]schema\.Attribute\{").search(text)
-    if framework is None:
-        return []
-    return sorted(set(framework_paths(text[framework.end() : closing(text, framework.end() - 1)], attrs)))
 
 
 def generate(
