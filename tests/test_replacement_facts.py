@@ -53,6 +53,10 @@ def test_a_fact_covers_nested_paths_and_any_index() -> None:
     assert FACTS.forcing(types.TASK_DEFINITION, "runtimePlatform.cpuArchitecture") is not None
     assert FACTS.forcing(types.INSTANCE, "userData", {"userDataReplaceOnChange": True}) == "userData"
     assert FACTS.forcing(types.INSTANCE, "userData", {"userDataReplaceOnChange": False}) is None
+    # A NAT gateway's CustomizeDiff replaces a private gateway on a new secondary address count, not a public one.
+    count = "secondaryPrivateIpAddressCount"
+    assert FACTS.forcing(types.NAT_GATEWAY, count, {"connectivityType": "private"}) == count
+    assert FACTS.forcing(types.NAT_GATEWAY, count, {"connectivityType": "public"}) is None
 
 
 @pytest.mark.parametrize(
@@ -139,7 +143,128 @@ def test_the_generator_reads_the_provider_source_as_the_checked_in_entries() -> 
         {t: generator.TF_NAMES[t] for t in picked},
     )
     checked_in = json.loads(replacement_facts.FACTS_PATH.read_text())["resources"]
+    facts = ("tf", "source", "forceNew", "forceNewWhen")
     for typ in picked:
-        assert written["resources"][typ] == checked_in[typ]
+        assert {k: v for k, v in written["resources"][typ].items() if k in facts} == {
+            k: v for k, v in checked_in[typ].items() if k in facts
+        }
     assert written["resources"][types.DISCOVERY_SERVICE]["forceNew"][0] == "dnsConfig.dnsRecords[].type"
     assert "dnsConfig.dnsRecords[].ttl" not in written["resources"][types.DISCOVERY_SERVICE]["forceNew"]
+
+
+def test_every_entry_says_whether_it_was_read_from_source_and_at_which_revision() -> None:
+    """The data is generated: each entry records whether this run read it, and the file revision it read."""
+    document = json.loads(replacement_facts.FACTS_PATH.read_text())
+    assert document["terraformProviderAws"]  # a version, or "not determined" with the evidence beside it
+    assert "terraformProviderAwsEvidence" in document or document["terraformProviderAws"].startswith("v")
+    for typ, entry in document["resources"].items():
+        if typ.startswith("awsx:"):
+            continue
+        assert isinstance(entry["readFromSource"], bool), typ
+        assert entry["sourceNote"], typ
+        if entry["readFromSource"]:
+            assert re.fullmatch(r"[0-9a-f]{7,40}", entry.get("sourceCommit", "")) or entry["sourceFileId"], typ
+
+
+def test_a_partial_checkout_keeps_unread_entries_marked_and_an_unknown_constant_fails(tmp_path: Path) -> None:
+    generator = _generator()
+    fixtures = ROOT / "tests" / "fixtures" / "provider"
+    previous = json.loads(replacement_facts.FACTS_PATH.read_text())
+    picked = {t: generator.TF_NAMES[t] for t in (types.DISCOVERY_SERVICE, types.SUBNET)}
+    written = generator.generate(fixtures, "fixture", FACTS.pulumi_aws, picked, previous=previous)
+    assert written["resources"][types.DISCOVERY_SERVICE]["readFromSource"] is True
+    kept = written["resources"][types.SUBNET]  # no subnet file among the fixtures
+    assert kept["readFromSource"] is False
+    assert kept["forceNew"] == previous["resources"][types.SUBNET]["forceNew"]
+    with pytest.raises(LookupError):
+        generator.generate(fixtures, "fixture", FACTS.pulumi_aws, picked)
+    broken = tmp_path / "provider"
+    (broken / "names").mkdir(parents=True)
+    (broken / "names" / "attr_consts_gen.go").write_text('const (\n\tAttrName = "name"\n)\n')
+    service_dir = broken / "internal" / "service" / "servicediscovery"
+    service_dir.mkdir(parents=True)
+    source = (fixtures / "internal" / "service" / "servicediscovery" / "service.go").read_text()
+    (service_dir / "service.go").write_text(source)
+    with pytest.raises(generator.UnknownConstant, match=r"is not in names/attr_consts_gen\.go"):
+        generator.generate(
+            broken, "fixture", FACTS.pulumi_aws, {types.DISCOVERY_SERVICE: "aws_service_discovery_service"}
+        )
+
+
+def test_the_generator_reads_keys_named_by_the_files_own_constants_past_comments(tmp_path: Path) -> None:
+    """aws_route keys its destinations by constants of its own file, between comment lines: all three force a
+    replacement (an earlier generator read only routeTableId there)."""
+    generator = _generator()
+    (tmp_path / "names").mkdir()
+    (tmp_path / "names" / "attr_consts_gen.go").write_text("package names\n")
+    service = tmp_path / "internal" / "service" / "ec2"
+    service.mkdir(parents=True)
+    (service / "vpc_route.go").write_text(
+        'package ec2\n\nconst (\n\trouteDestinationCIDRBlock = "destination_cidr_block"\n)\n\n'
+        '// @SDKResource("aws_route")\nfunc ResourceRoute() *schema.Resource {\n\treturn &schema.Resource{\n'
+        "\t\tSchema: map[string]*schema.Schema{\n"
+        '\t\t\t"route_table_id": {\n\t\t\t\tType: schema.TypeString,\n\t\t\t\tForceNew: true,\n\t\t\t},\n'
+        "\t\t\t///\n\t\t\t// Destinations, a comment with a comma, here.\n\t\t\t///\n"
+        "\t\t\trouteDestinationCIDRBlock: {\n\t\t\t\tType: schema.TypeString,\n\t\t\t\tForceNew: true,\n\t\t\t},\n"
+        '\t\t\t"gateway_id": {\n\t\t\t\tType: schema.TypeString,\n\t\t\t},\n'
+        "\t\t},\n\t}\n}\n"
+    )
+    written = generator.generate(tmp_path, "fixture", FACTS.pulumi_aws, {types.EC2_ROUTE: "aws_route"})
+    assert written["resources"][types.EC2_ROUTE]["forceNew"] == ["destinationCidrBlock", "routeTableId"]
+
+
+def test_the_generator_follows_a_schema_variable_and_pulumi_aws_renames(tmp_path: Path) -> None:
+    """aws_sns_topic_subscription keeps its schema in a package variable, and pulumi-aws calls topic_arn `topic`."""
+    generator = _generator()
+    (tmp_path / "names").mkdir()
+    (tmp_path / "names" / "attr_consts_gen.go").write_text("package names\n")
+    service = tmp_path / "internal" / "service" / "sns"
+    service.mkdir(parents=True)
+    (service / "topic_subscription.go").write_text(
+        "package sns\n\nvar (\n\tsubscriptionSchema = map[string]*schema.Schema{\n"
+        '\t\t"endpoint": {\n\t\t\tType: schema.TypeString,\n\t\t\tForceNew: true,\n\t\t},\n'
+        '\t\t"raw_message_delivery": {\n\t\t\tType: schema.TypeBool,\n\t\t},\n'
+        '\t\t"topic_arn": {\n\t\t\tType: schema.TypeString,\n\t\t\tForceNew: true,\n\t\t},\n\t}\n)\n\n'
+        '// @SDKResource("aws_sns_topic_subscription")\nfunc resourceTopicSubscription() *schema.Resource {\n'
+        "\treturn &schema.Resource{\n\t\tSchema: subscriptionSchema,\n\t}\n}\n"
+    )
+    written = generator.generate(
+        tmp_path, "fixture", FACTS.pulumi_aws, {types.SNS_SUBSCRIPTION: "aws_sns_topic_subscription"}
+    )
+    assert written["resources"][types.SNS_SUBSCRIPTION]["forceNew"] == ["endpoint", "topic"]
+
+
+def test_the_generator_reads_the_returned_schema_past_a_state_upgrade_schema(tmp_path: Path) -> None:
+    """aws_ecs_service builds `resourceV0` (the old schema, for a state upgrade) before the resource it returns:
+    the facts come from the returned one (an earlier generator read resourceV0 and kept a stale ForceNew)."""
+    generator = _generator()
+    (tmp_path / "names").mkdir()
+    (tmp_path / "names" / "attr_consts_gen.go").write_text("package names\n")
+    service = tmp_path / "internal" / "service" / "ecs"
+    service.mkdir(parents=True)
+    (service / "service.go").write_text(
+        '// @SDKResource("aws_ecs_service")\nfunc resourceService() *schema.Resource {\n'
+        "\tresourceV0 := &schema.Resource{\n\t\tSchema: map[string]*schema.Schema{\n"
+        '\t\t\t"launch_type": {\n\t\t\t\tType: schema.TypeString,\n\t\t\t\tForceNew: true,\n\t\t\t},\n'
+        "\t\t},\n\t}\n\t_ = resourceV0\n\n"
+        "\treturn &schema.Resource{\n\t\tSchema: map[string]*schema.Schema{\n"
+        '\t\t\t"launch_type": {\n\t\t\t\tType: schema.TypeString,\n\t\t\t},\n'
+        '\t\t\t"name": {\n\t\t\t\tType: schema.TypeString,\n\t\t\t\tForceNew: true,\n\t\t\t},\n'
+        "\t\t},\n\t}\n}\n"
+    )
+    written = generator.generate(tmp_path, "fixture", FACTS.pulumi_aws, {types.ECS_SERVICE: "aws_ecs_service"})
+    assert written["resources"][types.ECS_SERVICE]["forceNew"] == ["name"]
+
+
+def test_each_entry_read_from_source_is_compared_with_the_pinned_sdk_inputs() -> None:
+    """A file whose top-level inputs differ from the installed pulumi_aws SDK's is not the pinned revision."""
+    generator = _generator()
+    assert generator.sdk_comparison(frozenset({"name", "vpc"}), {"name", "vpc", "region"}) == "match"
+    assert generator.sdk_comparison(frozenset({"name", "instanceId"}), {"name", "odbNetworkArn", "region"}) == {
+        "onlyInSource": ["instanceId"],
+        "onlyInSdk": ["odbNetworkArn"],
+    }
+    document = json.loads(replacement_facts.FACTS_PATH.read_text())
+    for typ, entry in document["resources"].items():
+        if entry.get("readFromSource") and entry["source"].endswith(".go"):
+            assert "pinnedSdkInputs" in entry, typ
