@@ -15,9 +15,10 @@ from mapgate.cli import plan_json
 from tests.harness import ROOT
 from tests.transitions import BEGIN, END, FACTS, TRANSITIONS, Transition, diff_of, table
 
-# One xdist worker takes the whole matrix (`--dist loadgroup`), so the docs' table reuses the diffs its
-# transitions cached instead of planning all of them again in another worker (11 s of CPU).
-pytestmark = pytest.mark.xdist_group("transitions")
+# 52 offline plans, about a minute of CPU: `slow`, so the README's quick run leaves it out and CI runs it
+# (`python -m pytest -q -m slow`). One xdist worker takes the whole matrix (`--dist loadgroup`), so the docs'
+# table reuses the diffs its transitions cached instead of planning all of them again in another worker.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("transitions")]
 
 
 def test_the_matrix_is_big_enough() -> None:
