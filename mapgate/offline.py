@@ -403,7 +403,16 @@ def run_inline(
     asyncio.set_event_loop(loop)
     # A small real pool. Running mock calls inline (as Pulumi's own SDK tests do) nests one event-loop pump per
     # resource and hit Python's recursion limit at about 50 services (~650 resources).
-    loop.set_default_executor(ThreadPoolExecutor(max_workers=4))
+    # The mock monitor's handlers run in its threads and each makes itself an event loop there (the SDK's
+    # _ensure_event_loop); made here instead, they are closed with the run rather than left to the garbage collector.
+    thread_loops: list[asyncio.AbstractEventLoop] = []
+
+    def _thread_loop() -> None:
+        thread_loops.append(asyncio.new_event_loop())
+        asyncio.set_event_loop(thread_loops[-1])
+
+    pool = ThreadPoolExecutor(max_workers=4, initializer=_thread_loop)
+    loop.set_default_executor(pool)
     saved_settings = runtime_settings.SETTINGS
     # set_mocks only creates a root stack when none exists; a root left by an earlier run would parent this
     # run's components under the other stack's URN.
@@ -441,3 +450,6 @@ def run_inline(
         runtime_settings.ROOT.reset(saved_root)
         asyncio.set_event_loop(None)
         loop.close()
+        pool.shutdown(wait=True)
+        for thread_loop in thread_loops:
+            thread_loop.close()

@@ -9,6 +9,7 @@ port 0 and let the OS choose.
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 
@@ -23,6 +24,21 @@ def pytest_configure(config: pytest.Config) -> None:
     Under pytest-xdist only the controller does, before it starts the workers (which would race to rewrite them)."""
     if not hasattr(config, "workerinput"):
         subprocess.run([sys.executable, str(ROOT / "app" / "generate_protos.py")], check=True)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_logfinish() -> None:
+    """After each test, collect its cyclic garbage and move everything still alive out of the collector's sight.
+
+    A worker's heap holds the imported SDKs, botocore's service models, moto's backends and the session's runs
+    (300,000-750,000 objects). Every offline run allocates enough to trigger full collections, and each one walked
+    that whole heap again: measured, 24 s of garbage collection per worker, a third of the suite's CPU time. What
+    outlived a test is what the session keeps (modules, fixtures), so freezing it is safe; this collection only
+    walks what the last test left. Garbage still forms and is freed as before; only objects frozen here that later
+    become cyclic garbage (a torn-down module fixture) stay until the worker exits, about 0.5 GB at most.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture(autouse=True)
