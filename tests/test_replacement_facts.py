@@ -191,15 +191,21 @@ def test_a_partial_checkout_keeps_unread_entries_marked_and_an_unknown_constant_
         )
 
 
+def _provider_file(root: Path, service: str, name: str) -> Path:
+    """Where a resource's Go file lives in a provider checkout (`internal/service/<service>/<name>`), in a tree
+    that also has the generated attribute-name constants file the generator reads first (empty here)."""
+    (root / "names").mkdir(exist_ok=True)
+    (root / "names" / "attr_consts_gen.go").write_text("package names\n")
+    folder = root / "internal" / "service" / service
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / name
+
+
 def test_the_generator_reads_keys_named_by_the_files_own_constants_past_comments(tmp_path: Path) -> None:
     """aws_route keys its destinations by constants of its own file, between comment lines: all three force a
     replacement (an earlier generator read only routeTableId there)."""
     generator = _generator()
-    (tmp_path / "names").mkdir()
-    (tmp_path / "names" / "attr_consts_gen.go").write_text("package names\n")
-    service = tmp_path / "internal" / "service" / "ec2"
-    service.mkdir(parents=True)
-    (service / "vpc_route.go").write_text(
+    _provider_file(tmp_path, "ec2", "vpc_route.go").write_text(
         'package ec2\n\nconst (\n\trouteDestinationCIDRBlock = "destination_cidr_block"\n)\n\n'
         '// @SDKResource("aws_route")\nfunc ResourceRoute() *schema.Resource {\n\treturn &schema.Resource{\n'
         "\t\tSchema: map[string]*schema.Schema{\n"
@@ -216,11 +222,7 @@ def test_the_generator_reads_keys_named_by_the_files_own_constants_past_comments
 def test_the_generator_follows_a_schema_variable_and_pulumi_aws_renames(tmp_path: Path) -> None:
     """aws_sns_topic_subscription keeps its schema in a package variable, and pulumi-aws calls topic_arn `topic`."""
     generator = _generator()
-    (tmp_path / "names").mkdir()
-    (tmp_path / "names" / "attr_consts_gen.go").write_text("package names\n")
-    service = tmp_path / "internal" / "service" / "sns"
-    service.mkdir(parents=True)
-    (service / "topic_subscription.go").write_text(
+    _provider_file(tmp_path, "sns", "topic_subscription.go").write_text(
         "package sns\n\nvar (\n\tsubscriptionSchema = map[string]*schema.Schema{\n"
         '\t\t"endpoint": {\n\t\t\tType: schema.TypeString,\n\t\t\tForceNew: true,\n\t\t},\n'
         '\t\t"raw_message_delivery": {\n\t\t\tType: schema.TypeBool,\n\t\t},\n'
@@ -238,11 +240,7 @@ def test_the_generator_reads_the_returned_schema_past_a_state_upgrade_schema(tmp
     """aws_ecs_service builds `resourceV0` (the old schema, for a state upgrade) before the resource it returns:
     the facts come from the returned one (an earlier generator read resourceV0 and kept a stale ForceNew)."""
     generator = _generator()
-    (tmp_path / "names").mkdir()
-    (tmp_path / "names" / "attr_consts_gen.go").write_text("package names\n")
-    service = tmp_path / "internal" / "service" / "ecs"
-    service.mkdir(parents=True)
-    (service / "service.go").write_text(
+    _provider_file(tmp_path, "ecs", "service.go").write_text(
         '// @SDKResource("aws_ecs_service")\nfunc resourceService() *schema.Resource {\n'
         "\tresourceV0 := &schema.Resource{\n\t\tSchema: map[string]*schema.Schema{\n"
         '\t\t\t"launch_type": {\n\t\t\t\tType: schema.TypeString,\n\t\t\t\tForceNew: true,\n\t\t\t},\n'
