@@ -251,12 +251,7 @@ def add_status(commands: Subcommands) -> None:
     status = _command(commands, "status", summary, run_status)
     status.add_argument("--json", action="store_true", help="print the report as JSON (one object per line)")
     status.add_argument("--watch", type=positive, metavar="SECONDS", help="print it again every SECONDS until Ctrl-C")
-    status.add_argument(
-        "--outputs",
-        type=Path,
-        metavar="FILE",
-        help="read the stack outputs from FILE (`pulumi stack output --json --show-secrets`), not from Pulumi",
-    )
+    _outputs_option(status)
 
 
 def add_logs(commands: Subcommands) -> None:
@@ -271,7 +266,17 @@ def add_logs(commands: Subcommands) -> None:
     logs.add_argument("--task", metavar="ID", help="only this task's lines (its id, as status prints it)")
     logs.add_argument("--filter", metavar="PATTERN", help="a CloudWatch Logs filter pattern, e.g. ERROR or '\"GET /\"'")
     logs.add_argument("--json", action="store_true", help="one JSON object per line")
-    logs.add_argument("--outputs", type=Path, metavar="FILE", help="read the stack outputs from FILE, as status does")
+    _outputs_option(logs)
+
+
+def _outputs_option(command: argparse.ArgumentParser) -> None:
+    """`--outputs FILE`, which `stack_outputs` reads: status and logs run in CI without the Pulumi CLI."""
+    command.add_argument(
+        "--outputs",
+        type=Path,
+        metavar="FILE",
+        help="read the stack outputs from FILE (`pulumi stack output --json --show-secrets`), not from Pulumi",
+    )
 
 
 def run_logs(args: argparse.Namespace, project_dir: Path) -> int:
